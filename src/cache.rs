@@ -1,0 +1,518 @@
+//! The content-addressed store in `$PLATFORM_CACHE_DIR/hookstrap` (or wherever `--cache-dir`
+//! points), shared by every branch and every concurrent build.
+//!
+//! Layout:
+//! - `blobs/sha256/<hex>`: verified archives, named by their hash; the mtime is the last use.
+//! - `index/<key>.json`: (tool, version, target) → where it came from, sha256, size, so a pinned
+//!   or repeated install needs no network.
+//! - `locks/<hex>.lock`: one advisory lock per artifact: download under the lock, check again
+//!   after taking it, so N processes download an artifact once.
+//! - `tmp/`: partial downloads under unique names; never read, removed on drop or by `prune`.
+//!
+//! Invariant: a file under `blobs/` was renamed there only after its hash matched, and it is
+//! hashed again whenever it is used; a blob that does not hash to its name, or is not a regular
+//! file, is removed and never served.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FsError, IoContext};
+use crate::verify;
+
+const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by hookstrap.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
+
+/// Where an artifact came from and what it hashes to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub tool: String,
+    pub version: String,
+    pub target: String,
+    pub owner: String,
+    pub repo: String,
+    pub tag: String,
+    pub asset: String,
+    /// The canonical `https://github.com/…` URL.
+    pub url: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// One line of `cache list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub entry: IndexEntry,
+    pub path: PathBuf,
+    /// Seconds since the epoch of the last use.
+    pub last_used: u64,
+}
+
+pub struct Cache {
+    root: PathBuf,
+    lock_timeout: Duration,
+}
+
+/// An exclusive hold on one artifact's lock file; released on drop (and by the kernel if the
+/// process dies, so a killed process never leaves a lock behind).
+pub struct Held {
+    _file: File,
+}
+
+impl Cache {
+    pub fn new(root: PathBuf, lock_timeout: Duration) -> Self {
+        Cache { root, lock_timeout }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("blobs").join("sha256").join(sha256)
+    }
+
+    fn index_path(&self, tool: &str, version: &str, target: &str) -> PathBuf {
+        let key = format!("{}@{}@{}", escape(tool), escape(version), escape(target));
+        self.root.join("index").join(format!("{key}.json"))
+    }
+
+    /// Creates the layout and the `CACHEDIR.TAG` (so backup tools skip it).
+    pub fn ensure_layout(&self) -> Result<(), FsError> {
+        for dir in ["blobs/sha256", "index", "locks", "tmp"] {
+            let d = self.root.join(dir);
+            fs::create_dir_all(&d).fs("create the cache directory", &d)?;
+        }
+        let tag = self.root.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            write_atomic(&self.root.join("tmp"), &tag, CACHEDIR_TAG.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Takes the artifact's lock, waiting up to the lock timeout.
+    pub fn lock(&self, sha256: &str) -> Result<Held, FsError> {
+        let path = self.root.join("locks").join(format!("{sha256}.lock"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .fs("open the lock file", &path)?;
+        let deadline = std::time::Instant::now() + self.lock_timeout;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Held { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(FsError::LockTimeout {
+                            path,
+                            secs: self.lock_timeout.as_secs(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", &path, e)),
+            }
+        }
+    }
+
+    /// The blob for `sha256` if present and intact. A damaged blob (wrong hash, not a regular
+    /// file) is removed, reported through `on_damage`, and treated as absent.
+    pub fn verified_blob(
+        &self,
+        sha256: &str,
+        on_damage: &dyn Fn(&str),
+    ) -> Result<Option<PathBuf>, FsError> {
+        let path = self.blob_path(sha256);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(FsError::io("read", &path, e)),
+        };
+        if !meta.file_type().is_file() {
+            on_damage(&format!(
+                "cache entry `{}` is not a regular file; removing it",
+                path.display()
+            ));
+            remove_any(&path)?;
+            return Ok(None);
+        }
+        let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
+        if actual != sha256 {
+            on_damage(&format!(
+                "cached `{}` is damaged (hashes to {actual}); removing it and fetching again",
+                path.display()
+            ));
+            remove_any(&path)?;
+            return Ok(None);
+        }
+        touch(&path);
+        Ok(Some(path))
+    }
+
+    /// A new, uniquely named partial file under `tmp/`. It is deleted on drop unless stored.
+    pub fn partial(&self) -> Result<tempfile::NamedTempFile, FsError> {
+        let dir = self.root.join("tmp");
+        tempfile::Builder::new()
+            .prefix("partial-")
+            .tempfile_in(&dir)
+            .fs("create a download file in", &dir)
+    }
+
+    /// Moves a downloaded file into the store after checking it hashes to `sha256`.
+    pub fn store(
+        &self,
+        partial: tempfile::NamedTempFile,
+        url: &str,
+        sha256: &str,
+        computed: &str,
+    ) -> Result<PathBuf, crate::Error> {
+        verify::check(url, sha256, computed)?;
+        partial.as_file().sync_all().fs("write", partial.path())?;
+        let dest = self.blob_path(sha256);
+        partial
+            .persist(&dest)
+            .map_err(|e| FsError::io("store the download as", &dest, e.error))?;
+        Ok(dest)
+    }
+
+    pub fn record(&self, entry: &IndexEntry) -> Result<(), FsError> {
+        let path = self.index_path(&entry.tool, &entry.version, &entry.target);
+        let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
+        write_atomic(&self.root.join("tmp"), &path, &body)
+    }
+
+    pub fn lookup(&self, tool: &str, version: &str, target: &str) -> Option<IndexEntry> {
+        let path = self.index_path(tool, version, target);
+        let bytes = fs::read(path).ok()?;
+        let entry: IndexEntry = serde_json::from_slice(&bytes).ok()?;
+        (verify::parse_sha256(&entry.sha256).as_deref() == Some(entry.sha256.as_str()))
+            .then_some(entry)
+    }
+
+    /// Every index entry (unreadable or foreign files are skipped).
+    pub fn entries(&self) -> Vec<IndexEntry> {
+        let Ok(dir) = fs::read_dir(self.root.join("index")) else {
+            return Vec::new();
+        };
+        let mut out: Vec<IndexEntry> = dir
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| serde_json::from_slice(&fs::read(e.path()).ok()?).ok())
+            .filter(|e: &IndexEntry| verify::parse_sha256(&e.sha256).is_some())
+            .collect();
+        out.sort_by(|a, b| (&a.tool, &a.version, &a.target).cmp(&(&b.tool, &b.version, &b.target)));
+        out
+    }
+
+    /// Entries whose blob exists, with their last use.
+    pub fn list(&self) -> Vec<Listed> {
+        self.entries()
+            .into_iter()
+            .filter_map(|entry| {
+                let path = self.blob_path(&entry.sha256);
+                let meta = fs::symlink_metadata(&path).ok()?;
+                let last_used = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                Some(Listed {
+                    entry,
+                    path,
+                    last_used,
+                })
+            })
+            .collect()
+    }
+
+    /// Re-hashes every blob; returns the damaged ones (path, reason).
+    pub fn verify_all(&self) -> Result<Vec<(PathBuf, String)>, FsError> {
+        let dir = self.root.join("blobs").join("sha256");
+        let mut damaged = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(damaged),
+            Err(e) => return Err(FsError::io("read", &dir, e)),
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let meta = fs::symlink_metadata(&path).fs("read", &path)?;
+            if !meta.file_type().is_file() {
+                damaged.push((path, "not a regular file".into()));
+                continue;
+            }
+            if verify::parse_sha256(&name).as_deref() != Some(name.as_str()) {
+                damaged.push((path, "not named by a sha256".into()));
+                continue;
+            }
+            let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
+            if actual != name {
+                damaged.push((path, format!("hashes to {actual}")));
+            }
+        }
+        Ok(damaged)
+    }
+
+    /// Removes blobs unused for `older_than` (all with `None`), with the index entries that
+    /// point at them, stale partial files and unheld lock files. A blob whose lock is held by a
+    /// running install is left alone. Returns the number of blobs removed and bytes freed.
+    pub fn prune(&self, older_than: Option<Duration>) -> Result<(usize, u64), FsError> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        let mut freed = 0;
+        let dir = self.root.join("blobs").join("sha256");
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                let idle = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .unwrap_or_default();
+                if older_than.is_some_and(|age| idle < age) {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().to_string();
+                // Skip what a concurrent install is fetching right now.
+                let Some(_held) = self.try_lock(&name) else {
+                    continue;
+                };
+                remove_any(&path)?;
+                removed += 1;
+                freed += meta.len();
+            }
+        }
+        for entry in self.entries() {
+            if !self.blob_path(&entry.sha256).exists() {
+                let path = self.index_path(&entry.tool, &entry.version, &entry.target);
+                let _ = fs::remove_file(path);
+            }
+        }
+        // Partial files older than a day belong to dead processes.
+        if let Ok(entries) = fs::read_dir(self.root.join("tmp")) {
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d > Duration::from_secs(86_400));
+                if old || older_than.is_none() {
+                    let _ = remove_any(&entry.path());
+                }
+            }
+        }
+        Ok((removed, freed))
+    }
+
+    fn try_lock(&self, sha256: &str) -> Option<Held> {
+        let path = self.root.join("locks").join(format!("{sha256}.lock"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        file.try_lock().ok()?;
+        Some(Held { _file: file })
+    }
+}
+
+fn escape(part: &str) -> String {
+    part.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn touch(path: &Path) {
+    if let Ok(f) = File::options().write(true).open(path) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+fn remove_any(path: &Path) -> Result<(), FsError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(FsError::io("remove", path, e)),
+    };
+    let result = if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(FsError::io("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a small file through a temporary file in `tmp_dir` and a rename.
+pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).fs("create the directory", parent)?;
+    }
+    fs::create_dir_all(tmp_dir).fs("create the directory", tmp_dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(tmp_dir)
+        .fs("create a temporary file in", tmp_dir)?;
+    tmp.write_all(bytes).fs("write", tmp.path())?;
+    tmp.persist(path)
+        .map_err(|e| FsError::io("write", path, e.error))?;
+    Ok(())
+}
+
+/// Writes every intact cached artifact into `dir` in github.com's layout (SPEC.md, "Mirror"):
+/// `{owner}/{repo}/releases/download/{tag}/{asset}`, a `checksums.txt` per release listing the
+/// assets held, and `{owner}/{repo}/releases/latest` naming the newest non-prerelease tag.
+/// Returns the number of artifacts written.
+pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
+    use std::collections::BTreeMap;
+
+    let mut releases: BTreeMap<(String, String, String), BTreeMap<String, String>> =
+        BTreeMap::new();
+    let mut newest: BTreeMap<(String, String), (crate::catalog::Version, String)> = BTreeMap::new();
+    let mut written = 0;
+    fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
+    let tmp = dir.join(".hookstrap-tmp");
+    for entry in cache.entries() {
+        let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
+            continue;
+        };
+        let release = dir
+            .join(&entry.owner)
+            .join(&entry.repo)
+            .join("releases")
+            .join("download")
+            .join(&entry.tag);
+        let dest = release.join(&entry.asset);
+        if !safe_component(&entry.owner)
+            || !safe_component(&entry.repo)
+            || !safe_component(&entry.tag)
+            || !safe_component(&entry.asset)
+        {
+            warn(&format!(
+                "skipping cache entry with an unsafe name: {}",
+                entry.url
+            ));
+            continue;
+        }
+        fs::create_dir_all(&release).fs("create the directory", &release)?;
+        let same = crate::verify::hash_file(&dest).is_ok_and(|(h, _)| h == entry.sha256);
+        if !same {
+            fs::create_dir_all(&tmp).fs("create the directory", &tmp)?;
+            let staged = tmp.join(&entry.sha256);
+            let _ = fs::remove_file(&staged);
+            if fs::hard_link(&blob, &staged).is_err() {
+                fs::copy(&blob, &staged).fs("copy to", &staged)?;
+            }
+            fs::rename(&staged, &dest).fs("write", &dest)?;
+        }
+        written += 1;
+        releases
+            .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
+            .or_default()
+            .insert(entry.asset.clone(), entry.sha256.clone());
+        if let Some(v) = crate::catalog::Version::parse(&entry.version)
+            && !v.is_prerelease()
+        {
+            let slot = newest.entry((entry.owner.clone(), entry.repo.clone()));
+            let slot = slot.or_insert_with(|| (v.clone(), entry.tag.clone()));
+            if v > slot.0 {
+                *slot = (v, entry.tag.clone());
+            }
+        }
+    }
+    for ((owner, repo, tag), assets) in &releases {
+        let release = dir
+            .join(owner)
+            .join(repo)
+            .join("releases")
+            .join("download")
+            .join(tag);
+        let path = release.join("checksums.txt");
+        // Keep lines for assets another export wrote, unless we now hold the same name.
+        let mut lines: BTreeMap<String, String> = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| crate::verify::Checksums::parse(&t, "").ok())
+            .map(|c| c.into_map())
+            .unwrap_or_default();
+        lines.extend(assets.iter().map(|(a, h)| (a.clone(), h.clone())));
+        let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
+        write_atomic(&tmp, &path, body.as_bytes())?;
+    }
+    for ((owner, repo), (_, tag)) in &newest {
+        let path = dir.join(owner).join(repo).join("releases").join("latest");
+        write_atomic(&tmp, &path, format!("{tag}\n").as_bytes())?;
+    }
+    let _ = fs::remove_dir_all(&tmp);
+    Ok(written)
+}
+
+fn safe_component(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_escaped() {
+        assert_eq!(escape("github:cli/cli"), "github%3Acli%2Fcli");
+        assert_eq!(escape("5.10.8"), "5.10.8");
+    }
+
+    #[test]
+    fn damaged_blob_is_removed_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(1));
+        cache.ensure_layout().unwrap();
+        let data = b"archive bytes";
+        let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(data));
+        fs::write(cache.blob_path(&sha), b"archive bytez").unwrap();
+        let warned = std::cell::Cell::new(false);
+        assert_eq!(
+            cache.verified_blob(&sha, &|_| warned.set(true)).unwrap(),
+            None
+        );
+        assert!(warned.get());
+        assert!(!cache.blob_path(&sha).exists());
+        fs::write(cache.blob_path(&sha), data).unwrap();
+        assert!(cache.verified_blob(&sha, &|_| ()).unwrap().is_some());
+    }
+
+    #[test]
+    fn lock_times_out_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(100));
+        cache.ensure_layout().unwrap();
+        let _held = cache.lock("abc").unwrap();
+        // A second open file description conflicts with the first, even in one process.
+        assert!(matches!(
+            cache.lock("abc"),
+            Err(FsError::LockTimeout { .. })
+        ));
+    }
+}

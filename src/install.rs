@@ -1,0 +1,230 @@
+//! Placing a verified archive's binary in the bin dir, atomically, and taking it out again.
+//!
+//! Extraction happens in a temporary directory inside the bin dir's parent (same filesystem),
+//! the archive is hashed again while it is unpacked and trusted only if it matches, and the one
+//! binary is then renamed over the old one: after any failure or kill the bin dir holds the
+//! previous complete binary or the new one. Installs into one bin dir are serialized by a lock
+//! file; a receipt records what each tool's binary is so repeated runs are no-ops.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::BufReader;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, FsError, IoContext};
+use crate::extract::{self, Limits};
+use crate::verify::{self, HashReader};
+
+const RECEIPT: &str = ".hookstrap-receipt.json";
+const LOCK: &str = ".hookstrap.lock";
+const TMP_PREFIX: &str = ".hookstrap-tmp-";
+
+/// What the bin dir holds, per tool.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Receipt {
+    #[serde(default)]
+    pub tools: BTreeMap<String, Installed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Installed {
+    pub version: String,
+    pub target: String,
+    /// The archive's hash.
+    pub sha256: String,
+    /// The binary's file name in the bin dir.
+    pub bin: String,
+    /// The binary's own hash, to notice it was replaced or damaged.
+    pub bin_sha256: String,
+}
+
+/// An exclusive hold on a bin dir.
+pub struct BinDir {
+    pub path: PathBuf,
+    _lock: File,
+}
+
+impl BinDir {
+    /// Creates the bin dir if needed and takes its lock, waiting up to `timeout`.
+    pub fn open(path: &Path, timeout: Duration) -> Result<BinDir, FsError> {
+        fs::create_dir_all(path).fs("create the bin directory", path)?;
+        let meta = fs::metadata(path).fs("read", path)?;
+        if !meta.is_dir() {
+            return Err(FsError::Refused {
+                path: path.to_path_buf(),
+                reason: "is not a directory".into(),
+            });
+        }
+        let lock_path = path.join(LOCK);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .fs("open the lock file", &lock_path)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(FsError::LockTimeout {
+                        path: lock_path,
+                        secs: timeout.as_secs(),
+                    });
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", &lock_path, e)),
+            }
+        }
+        let bin = BinDir {
+            path: path.to_path_buf(),
+            _lock: file,
+        };
+        bin.clean_stale();
+        Ok(bin)
+    }
+
+    /// Removes temporary directories left by killed installs (we hold the lock, so none is live).
+    fn clean_stale(&self) {
+        let Some(parent) = self.path.parent() else {
+            return;
+        };
+        for dir in [parent, self.path.as_path()] {
+            if let Ok(entries) = fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                        let _ = fs::remove_dir_all(entry.path());
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn receipt(&self) -> Receipt {
+        fs::read(self.path.join(RECEIPT))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_receipt(&self, receipt: &Receipt) -> Result<(), FsError> {
+        let path = self.path.join(RECEIPT);
+        if receipt.tools.is_empty() {
+            return match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(FsError::io("remove", &path, e))
+                }
+                _ => Ok(()),
+            };
+        }
+        let body = serde_json::to_vec_pretty(receipt).unwrap_or_default();
+        crate::cache::write_atomic(&self.path, &path, &body)
+    }
+
+    /// Whether `tool` is installed from exactly this archive and its binary is intact.
+    pub fn is_current(&self, tool: &str, sha256: &str) -> bool {
+        let receipt = self.receipt();
+        let Some(installed) = receipt.tools.get(tool) else {
+            return false;
+        };
+        if installed.sha256 != sha256 {
+            return false;
+        }
+        let bin = self.path.join(&installed.bin);
+        let is_file = fs::symlink_metadata(&bin).is_ok_and(|m| m.is_file());
+        is_file && verify::hash_file(&bin).is_ok_and(|(h, _)| h == installed.bin_sha256)
+    }
+
+    /// Unpacks `blob` (re-hashing it on the way), checks it is the archive `sha256` names, and
+    /// renames its `bin_name` into the bin dir. Nothing becomes visible unless every check
+    /// passed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn install(
+        &self,
+        tool: &str,
+        version: &str,
+        target: &str,
+        blob: &Path,
+        url: &str,
+        sha256: &str,
+        bin_name: &str,
+        limits: &Limits,
+    ) -> Result<PathBuf, Error> {
+        let parent = self.path.parent().unwrap_or(&self.path);
+        let tmp = tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempdir_in(parent)
+            .fs("create a temporary directory in", parent)?;
+        let file = File::open(blob).fs("read", blob)?;
+        let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
+        extract::unpack_tar_gz(&mut reader, tmp.path(), limits)?;
+        let (actual, _) = reader.finish().fs("read", blob)?;
+        verify::check(url, sha256, &actual)?;
+
+        let unpacked = tmp.path().join(bin_name);
+        match fs::symlink_metadata(&unpacked) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(Error::BinaryMissing {
+                    name: bin_name.to_string(),
+                    reason: "is not a regular file".into(),
+                });
+            }
+            Err(_) => {
+                return Err(Error::BinaryMissing {
+                    name: bin_name.to_string(),
+                    reason: "is not at the archive's root".into(),
+                });
+            }
+        }
+        fs::set_permissions(&unpacked, fs::Permissions::from_mode(0o755))
+            .fs("set permissions on", &unpacked)?;
+        let (bin_sha256, _) = verify::hash_file(&unpacked).fs("read", &unpacked)?;
+        let dest = self.path.join(bin_name);
+        fs::rename(&unpacked, &dest).fs("move the binary to", &dest)?;
+
+        let mut receipt = self.receipt();
+        receipt.tools.insert(
+            tool.to_string(),
+            Installed {
+                version: version.to_string(),
+                target: target.to_string(),
+                sha256: sha256.to_string(),
+                bin: bin_name.to_string(),
+                bin_sha256,
+            },
+        );
+        self.write_receipt(&receipt)?;
+        Ok(dest)
+    }
+
+    /// Removes the given tools (all when `tools` is empty); returns the removed binaries and
+    /// whether any tool is left.
+    pub fn uninstall(&self, tools: &[String]) -> Result<(Vec<PathBuf>, bool), FsError> {
+        let mut receipt = self.receipt();
+        let names: Vec<String> = if tools.is_empty() {
+            receipt.tools.keys().cloned().collect()
+        } else {
+            tools.to_vec()
+        };
+        let mut removed = Vec::new();
+        for name in names {
+            if let Some(installed) = receipt.tools.remove(&name) {
+                let bin = self.path.join(&installed.bin);
+                match fs::remove_file(&bin) {
+                    Ok(()) => removed.push(bin),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(FsError::io("remove", &bin, e)),
+                }
+            }
+        }
+        self.write_receipt(&receipt)?;
+        Ok((removed, !receipt.tools.is_empty()))
+    }
+}

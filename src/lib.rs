@@ -1,0 +1,593 @@
+//! hookstrap: install the Platform.sh / Upsun CLI in a build hook — resolve a version, download
+//! the release archive, verify its SHA-256, cache it, unpack it safely, place the binary, and
+//! put it on `PATH` through one idempotent block in `.environment`.
+//!
+//! The contract is `SPEC.md`; the data flows one way through one module per stage:
+//! [`resolve`] → [`fetch`] ([`cache`], [`http`], [`verify`]) → [`extract`] → [`install`] →
+//! [`envfile`]. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
+//! environment.
+
+pub mod cache;
+pub mod catalog;
+pub mod cli;
+pub mod context;
+pub mod envfile;
+pub mod error;
+pub mod extract;
+pub mod fetch;
+pub mod http;
+pub mod install;
+pub mod lockfile;
+pub mod report;
+pub mod resolve;
+mod settings;
+pub mod verify;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+pub use crate::error::{Error, Result};
+
+use crate::cache::Cache;
+use crate::catalog::{Target, Tool, Version};
+use crate::cli::{CacheAction, Cli, Command};
+use crate::context::Context;
+use crate::error::{FsError, IoContext, UsageError};
+use crate::http::Http;
+use crate::install::BinDir;
+use crate::lockfile::{LockFile, LockedArtifact, LockedTool};
+use crate::report::Reporter;
+use crate::resolve::{Resolver, Spec, Wanted};
+use crate::settings::Settings;
+
+/// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
+pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    let settings = Settings::new(&cli.global, ctx)?;
+    let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
+    let app = App {
+        settings: &settings,
+        reporter: &reporter,
+        http: Http::new(settings.http.clone(), &reporter),
+        cache: Cache::new(settings.cache_dir.clone(), settings.lock_timeout),
+    };
+    let result = match cli.command {
+        Command::Install { specs, target } => app.install(&specs, target.as_deref(), out),
+        Command::Fetch { specs, targets } => app.fetch(&specs, &targets, out),
+        Command::Lock { specs, targets } => app.lock(&specs, &targets, out),
+        Command::Cache { action } => app.cache(action, out),
+        Command::Mirror { dir } => app.mirror(&dir, out),
+        Command::Env => app.env(ctx, out),
+        Command::Uninstall { tools } => app.uninstall(&tools, out),
+    };
+    match result {
+        Err(Error::Fs(FsError::Io { source, .. }))
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+struct App<'a> {
+    settings: &'a Settings,
+    reporter: &'a dyn Reporter,
+    http: Http<'a>,
+    cache: Cache,
+}
+
+/// Writes data to stdout; a closed pipe is not an error worth a message.
+fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other.fs("write", Path::new("<stdout>"))?),
+    }
+}
+
+impl App<'_> {
+    fn note(&self, message: &str) {
+        if !self.settings.quiet {
+            let _ = writeln!(std::io::stderr(), "{message}");
+        }
+    }
+
+    fn json(&self, out: &mut dyn Write, value: Value) -> Result<()> {
+        emit(out, &format!("{value}\n"))
+    }
+
+    fn load_lock(&self) -> Result<Option<(LockFile, PathBuf)>> {
+        match &self.settings.lock_path {
+            Some(path) => Ok(Some((LockFile::read(path)?, path.clone()))),
+            None => Ok(None),
+        }
+    }
+
+    fn resolver<'r>(&'r self, lock: Option<&'r (LockFile, PathBuf)>) -> Resolver<'r> {
+        Resolver {
+            http: &self.http,
+            cache: &self.cache,
+            mirror: &self.settings.mirror,
+            lock: lock.map(|(l, p)| (l, p.as_path())),
+            offline: self.settings.http.offline,
+        }
+    }
+
+    /// The SPECs given, else the tools the lock file pins, else `platform@latest`.
+    fn specs(&self, given: &[String], lock: Option<&(LockFile, PathBuf)>) -> Result<Vec<Spec>> {
+        let mut specs: Vec<Spec> = if !given.is_empty() {
+            given
+                .iter()
+                .map(|s| Spec::parse(s))
+                .collect::<Result<_, _>>()?
+        } else if let Some((lock, path)) = lock.filter(|(l, _)| !l.tools.is_empty()) {
+            lock.tools
+                .iter()
+                .map(|t| {
+                    let tool = Tool::parse(&t.name).map_err(|_| UsageError::BadLock {
+                        path: path.clone(),
+                        line: 1,
+                        column: 1,
+                        message: format!("unknown tool `{}`", t.name),
+                    })?;
+                    Ok(Spec {
+                        tool,
+                        version: Wanted::Any,
+                    })
+                })
+                .collect::<Result<_>>()?
+        } else {
+            vec![Spec {
+                tool: Tool::Platform,
+                version: Wanted::Latest,
+            }]
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in &specs {
+            if !seen.insert(spec.tool) {
+                return Err(
+                    UsageError::Other(format!("`{}` is named more than once", spec.tool)).into(),
+                );
+            }
+        }
+        specs.sort_by_key(|s| s.tool);
+        Ok(specs)
+    }
+
+    fn targets(&self, given: &[String]) -> Result<Vec<Target>> {
+        if given.is_empty() {
+            return Ok(vec![Target::host()?]);
+        }
+        let mut targets = given
+            .iter()
+            .map(|t| Target::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        targets.sort();
+        targets.dedup();
+        Ok(targets)
+    }
+
+    fn install(&self, given: &[String], target: Option<&str>, out: &mut dyn Write) -> Result<()> {
+        let target = match target {
+            Some(t) => Target::parse(t)?,
+            None => Target::host()?,
+        };
+        if !target.installable() {
+            return Err(UsageError::Other(format!(
+                "cannot install `{target}` binaries: `install` unpacks tar.gz releases; use `hookstrap fetch --target {target}` to cache them"
+            ))
+            .into());
+        }
+        let lock = self.load_lock()?;
+        let specs = self.specs(given, lock.as_ref())?;
+        let resolver = self.resolver(lock.as_ref());
+
+        // Network phase first: nothing in the app dir changes until every archive is verified.
+        let mut planned = Vec::new();
+        for spec in &specs {
+            let mut art = resolver.artifact(spec, target)?;
+            resolver.ensure_hash(&mut art)?;
+            planned.push(art);
+        }
+        let bin = BinDir::open(&self.settings.bin_dir, self.settings.lock_timeout)?;
+        let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
+        let mut receipts = Vec::new();
+        for art in &planned {
+            let sha = art.sha256.clone().unwrap_or_default();
+            let bin_path = bin_dir.join(art.bin_name());
+            if bin.is_current(art.tool.name(), &sha) {
+                self.reporter.verbose(&format!(
+                    "{} {} is already installed",
+                    art.tool, art.version
+                ));
+                receipts.push((art, bin_path, "installed", false));
+                continue;
+            }
+            let got = fetch::obtain(
+                &self.cache,
+                &self.http,
+                art,
+                &self.settings.mirror,
+                self.reporter,
+            )?;
+            bin.install(
+                art.tool.name(),
+                &art.version.to_string(),
+                art.target.name(),
+                &got.path,
+                &art.url,
+                &got.sha256,
+                &art.bin_name(),
+                &self.settings.limits,
+            )?;
+            receipts.push((art, bin_path, if got.hit { "hit" } else { "miss" }, true));
+        }
+        let env_change = match &self.settings.env_file {
+            Some(env) => Some(envfile::ensure(env, &bin_dir)?),
+            None => None,
+        };
+        drop(bin);
+
+        for (art, path, _, changed) in &receipts {
+            let verb = if *changed {
+                "installed"
+            } else {
+                "already installed:"
+            };
+            self.note(&format!(
+                "{verb} {} {} → {}",
+                art.tool,
+                art.version,
+                path.display()
+            ));
+        }
+        if let Some(envfile::Change::Appended | envfile::Change::Replaced) = env_change
+            && let Some(env) = &self.settings.env_file
+        {
+            self.note(&format!(
+                "added {} to PATH in {}",
+                bin_dir.display(),
+                env.display()
+            ));
+        }
+        if self.settings.json {
+            let items: Vec<Value> = receipts
+                .iter()
+                .map(|(art, path, cache, changed)| {
+                    json!({
+                        "tool": art.tool.name(),
+                        "version": art.version.to_string(),
+                        "target": art.target.name(),
+                        "url": art.url,
+                        "sha256": art.sha256,
+                        "cache": if *cache == "installed" { "hit" } else { *cache },
+                        "changed": changed,
+                        "bin": path,
+                        "env_file": self.settings.env_file,
+                    })
+                })
+                .collect();
+            self.json(
+                out,
+                combine(items, json!({"env_file": self.settings.env_file})),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn fetch(&self, given: &[String], targets: &[String], out: &mut dyn Write) -> Result<()> {
+        let targets = self.targets(targets)?;
+        let lock = self.load_lock()?;
+        let specs = self.specs(given, lock.as_ref())?;
+        let resolver = self.resolver(lock.as_ref());
+        let mut items = Vec::new();
+        for spec in &specs {
+            for &target in &targets {
+                let mut art = resolver.artifact(spec, target)?;
+                resolver.ensure_hash(&mut art)?;
+                let got = fetch::obtain(
+                    &self.cache,
+                    &self.http,
+                    &art,
+                    &self.settings.mirror,
+                    self.reporter,
+                )?;
+                let cache = if got.hit { "hit" } else { "miss" };
+                if !self.settings.json {
+                    emit(
+                        out,
+                        &format!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\n",
+                            art.tool, art.version, art.target, got.sha256, got.size, cache
+                        ),
+                    )?;
+                }
+                items.push(json!({
+                    "tool": art.tool.name(),
+                    "version": art.version.to_string(),
+                    "target": art.target.name(),
+                    "url": art.url,
+                    "sha256": got.sha256,
+                    "size": got.size,
+                    "cache": cache,
+                    "path": got.path,
+                    "bin": Value::Null,
+                    "env_file": Value::Null,
+                }));
+            }
+        }
+        if self.settings.json {
+            self.json(out, combine(items, json!({})))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self, given: &[String], targets: &[String], out: &mut dyn Write) -> Result<()> {
+        let targets = self.targets(targets)?;
+        let path = self.settings.lock_write_path();
+        let existing = match path.exists() {
+            true => Some((LockFile::read(&path)?, path.clone())),
+            false => None,
+        };
+        // With no SPEC, re-pin what the lock file already holds, at its versions.
+        let specs: Vec<Spec> = if given.is_empty() {
+            match &existing {
+                Some((lock, _)) if !lock.tools.is_empty() => lock
+                    .tools
+                    .iter()
+                    .map(|t| {
+                        Ok(Spec {
+                            tool: Tool::parse(&t.name)?,
+                            version: Version::parse(&t.version)
+                                .map_or(Wanted::Latest, Wanted::Exact),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+                _ => self.specs(&[], None)?,
+            }
+        } else {
+            self.specs(given, None)?
+        };
+        let resolver = self.resolver(None);
+        let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
+        for spec in &specs {
+            let mut pinned: Option<LockedTool> = None;
+            for &target in &targets {
+                let mut art = resolver.artifact(spec, target)?;
+                resolver.ensure_hash(&mut art)?;
+                let got = fetch::obtain(
+                    &self.cache,
+                    &self.http,
+                    &art,
+                    &self.settings.mirror,
+                    self.reporter,
+                )?;
+                let tool = pinned.get_or_insert_with(|| LockedTool {
+                    name: art.tool.name().to_string(),
+                    version: art.version.to_string(),
+                    artifacts: Vec::new(),
+                });
+                tool.artifacts.push(LockedArtifact {
+                    target: target.name().to_string(),
+                    url: art.url.clone(),
+                    sha256: got.sha256,
+                    size: got.size,
+                });
+            }
+            if let Some(tool) = pinned {
+                self.note(&format!("locked {} {}", tool.name, tool.version));
+                lock.upsert(tool);
+            }
+        }
+        lock.write(&path)?;
+        if self.settings.json {
+            self.json(out, json!({"lock_file": path, "tools": serde_json::to_value(&lock.tools).unwrap_or_default()}))?;
+        } else {
+            emit(out, &format!("{}\n", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn cache(&self, action: CacheAction, out: &mut dyn Write) -> Result<()> {
+        match action {
+            CacheAction::Dir => emit(out, &format!("{}\n", self.cache.root().display())),
+            CacheAction::List => {
+                let listed = self.cache.list();
+                if self.settings.json {
+                    return self.json(out, json!({"artifacts": listed}));
+                }
+                let mut text = String::new();
+                for item in listed {
+                    let e = &item.entry;
+                    text.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\n",
+                        e.tool,
+                        e.version,
+                        e.target,
+                        e.size,
+                        format_time(item.last_used),
+                        e.sha256
+                    ));
+                }
+                emit(out, &text)
+            }
+            CacheAction::Verify => {
+                let damaged = self.cache.verify_all()?;
+                if damaged.is_empty() {
+                    self.note("every cached artifact is intact");
+                    return Ok(());
+                }
+                for (path, reason) in &damaged {
+                    let _ = writeln!(std::io::stderr(), "damaged: `{}`: {reason}", path.display());
+                }
+                Err(verify::VerifyError::Damaged {
+                    count: damaged.len(),
+                    first: damaged[0].0.clone(),
+                }
+                .into())
+            }
+            CacheAction::Prune { older_than, all } => {
+                let age = match (older_than, all) {
+                    (_, true) => None,
+                    (Some(days), false) => Some(std::time::Duration::from_secs(days * 86_400)),
+                    (None, false) => Some(std::time::Duration::from_secs(30 * 86_400)),
+                };
+                let (count, bytes) = self.cache.prune(age)?;
+                self.note(&format!("removed {count} artifact(s), {bytes} bytes"));
+                Ok(())
+            }
+        }
+    }
+
+    fn mirror(&self, dir: &Path, out: &mut dyn Write) -> Result<()> {
+        let written = cache::export_mirror(&self.cache, dir, &|m| self.reporter.warn(m))?;
+        self.note(&format!("wrote {written} artifact(s) to {}", dir.display()));
+        if self.settings.json {
+            self.json(out, json!({"mirror": dir, "artifacts": written}))?;
+        }
+        Ok(())
+    }
+
+    fn env(&self, ctx: &Context, out: &mut dyn Write) -> Result<()> {
+        let s = self.settings;
+        let target = Target::host().map(|t| t.name().to_string());
+        let mut vars = serde_json::Map::new();
+        for name in context::VARIABLES {
+            if let Some(value) = ctx.var(name) {
+                let shown = if context::SECRET_VARIABLES.contains(name) {
+                    "(set)".to_string()
+                } else {
+                    http::redact(value)
+                };
+                vars.insert((*name).to_string(), Value::String(shown));
+            }
+        }
+        let value = json!({
+            "app_dir": s.app_dir,
+            "bin_dir": s.bin_dir,
+            "env_file": s.env_file,
+            "cache_dir": s.cache_dir,
+            "lock_file": s.lock_path,
+            "mirror": http::redact(&s.mirror),
+            "target": target.as_ref().ok(),
+            "offline": s.http.offline,
+            "token": if s.http.token.is_some() { "set" } else { "unset" },
+            "variables": vars,
+        });
+        if s.json {
+            return self.json(out, value);
+        }
+        let show = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("(none)".to_string(), |p| p.display().to_string())
+        };
+        let mut text = String::new();
+        text.push_str(&format!("app dir:    {}\n", s.app_dir.display()));
+        text.push_str(&format!("bin dir:    {}\n", s.bin_dir.display()));
+        text.push_str(&format!("env file:   {}\n", show(&s.env_file)));
+        text.push_str(&format!("cache dir:  {}\n", s.cache_dir.display()));
+        text.push_str(&format!("lock file:  {}\n", show(&s.lock_path)));
+        text.push_str(&format!("mirror:     {}\n", http::redact(&s.mirror)));
+        text.push_str(&format!(
+            "target:     {}\n",
+            target.unwrap_or_else(|e| format!("(unsupported: {e})"))
+        ));
+        text.push_str(&format!("offline:    {}\n", s.http.offline));
+        text.push_str(&format!(
+            "token:      {}\n",
+            if s.http.token.is_some() {
+                "set"
+            } else {
+                "unset"
+            }
+        ));
+        for (name, value) in vars {
+            text.push_str(&format!("{name}={}\n", value.as_str().unwrap_or_default()));
+        }
+        emit(out, &text)
+    }
+
+    fn uninstall(&self, tools: &[String], out: &mut dyn Write) -> Result<()> {
+        let s = self.settings;
+        if !s.bin_dir.exists() {
+            if let Some(env) = &s.env_file {
+                envfile::remove(env)?;
+            }
+            self.note("nothing is installed");
+            return Ok(());
+        }
+        let bin = BinDir::open(&s.bin_dir, s.lock_timeout)?;
+        let receipt = bin.receipt();
+        for name in tools {
+            if !receipt.tools.contains_key(name) {
+                Tool::parse(name)?;
+                self.note(&format!("{name} is not installed"));
+            }
+        }
+        let (removed, left) = bin.uninstall(tools)?;
+        if !left
+            && let Some(env) = &s.env_file
+            && envfile::remove(env)?
+        {
+            self.note(&format!(
+                "removed the hookstrap block from {}",
+                env.display()
+            ));
+        }
+        for path in &removed {
+            self.note(&format!("removed {}", path.display()));
+        }
+        if s.json {
+            self.json(out, json!({"removed": removed, "env_file": s.env_file}))?;
+        }
+        Ok(())
+    }
+}
+
+/// One JSON object per command: the first item's fields at the top (so a single-tool run reads
+/// flat), and every item under `tools`.
+fn combine(items: Vec<Value>, extra: Value) -> Value {
+    let mut top = items
+        .first()
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Value::Object(extra) = extra {
+        top.extend(extra);
+    }
+    top.insert("tools".into(), Value::Array(items));
+    Value::Object(top)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of seconds since the epoch.
+fn format_time(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format_as_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_795_900_000), "2026-11-28 21:06");
+    }
+}

@@ -1,0 +1,249 @@
+//! `hookstrap.lock`: per tool a version, and per target the canonical URL, SHA-256 and size.
+//!
+//! The file is TOML (SPEC.md, "Lock file"), written in a stable order (tools by name,
+//! artifacts by target) so that diffs are small and human. Every field is checked while it is
+//! parsed, so a bad value is reported with its line and column (exit 2).
+
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{FsError, IoContext, UsageError};
+use crate::verify::parse_sha256;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub version: u32,
+    #[serde(default, rename = "tool")]
+    pub tools: Vec<LockedTool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedTool {
+    pub name: String,
+    pub version: String,
+    #[serde(default, rename = "artifact")]
+    pub artifacts: Vec<LockedArtifact>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LockedArtifact {
+    pub target: String,
+    #[serde(deserialize_with = "de_url")]
+    pub url: String,
+    #[serde(deserialize_with = "de_sha256")]
+    pub sha256: String,
+    pub size: u64,
+}
+
+fn de_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_sha256(&text)
+        .ok_or_else(|| serde::de::Error::custom("sha256 must be 64 hexadecimal digits"))
+}
+
+fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.starts_with("https://") || text.starts_with("http://") || text.starts_with("file://") {
+        Ok(text)
+    } else {
+        Err(serde::de::Error::custom("url must be an https:// address"))
+    }
+}
+
+impl LockFile {
+    pub fn new() -> Self {
+        LockFile {
+            version: FORMAT_VERSION,
+            tools: Vec::new(),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<LockFile, UsageError> {
+        let bad = |offset: usize, message: String| {
+            let (line, column) = line_column(text, offset);
+            UsageError::BadLock {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let lock: LockFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            bad(offset, e.message().trim_end().to_string())
+        })?;
+        if lock.version != FORMAT_VERSION {
+            let offset = text.find("version").unwrap_or(0);
+            return Err(bad(
+                offset,
+                format!(
+                    "unsupported lock format version {} (this hookstrap reads {FORMAT_VERSION})",
+                    lock.version
+                ),
+            ));
+        }
+        Ok(lock)
+    }
+
+    pub fn read(path: &Path) -> Result<LockFile, crate::Error> {
+        let text = std::fs::read(path).fs("read the lock file", path)?;
+        let text = String::from_utf8(text).map_err(|e| UsageError::BadLock {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("not UTF-8 ({e})"),
+        })?;
+        Ok(LockFile::parse(&text, path)?)
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&LockedTool> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// Adds or replaces a tool's pin, keeping artifacts of other targets pinned for the same
+    /// version.
+    pub fn upsert(&mut self, tool: LockedTool) {
+        match self.tools.iter_mut().find(|t| t.name == tool.name) {
+            Some(existing) if existing.version == tool.version => {
+                for art in tool.artifacts {
+                    existing.artifacts.retain(|a| a.target != art.target);
+                    existing.artifacts.push(art);
+                }
+            }
+            Some(existing) => *existing = tool,
+            None => self.tools.push(tool),
+        }
+    }
+
+    /// The file's text, in stable order.
+    pub fn render(&self) -> String {
+        let mut lock = self.clone();
+        lock.tools.sort_by(|a, b| a.name.cmp(&b.name));
+        for tool in &mut lock.tools {
+            tool.artifacts.sort_by(|a, b| a.target.cmp(&b.target));
+        }
+        let body = toml::to_string(&lock).unwrap_or_default();
+        format!(
+            "# Written by `hookstrap lock`. Pins the exact bytes `hookstrap install` accepts.\n{body}"
+        )
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), FsError> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".hookstrap-lock-")
+            .tempfile_in(dir)
+            .fs("create a temporary file in", dir)?;
+        std::io::Write::write_all(&mut tmp, self.render().as_bytes()).fs("write", tmp.path())?;
+        tmp.persist(path)
+            .map_err(|e| FsError::io("write", path, e.error))?;
+        Ok(())
+    }
+}
+
+impl Default for LockFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LockedTool {
+    pub fn artifact(&self, target: &str) -> Option<&LockedArtifact> {
+        self.artifacts.iter().find(|a| a.target == target)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn sample() -> LockFile {
+        LockFile {
+            version: 1,
+            tools: vec![LockedTool {
+                name: "platform".into(),
+                version: "5.10.8".into(),
+                artifacts: vec![LockedArtifact {
+                    target: "linux_amd64".into(),
+                    url: "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz".into(),
+                    sha256: SHA.into(),
+                    size: 12345678,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_in_spec_shape() {
+        let text = sample().render();
+        assert!(text.contains("version = 1\n"), "{text}");
+        assert!(
+            text.contains("[[tool]]\nname = \"platform\"\nversion = \"5.10.8\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[[tool.artifact]]\ntarget = \"linux_amd64\"\n"),
+            "{text}"
+        );
+        assert_eq!(LockFile::parse(&text, Path::new("l")).unwrap(), sample());
+    }
+
+    #[test]
+    fn stable_order() {
+        let mut lock = sample();
+        let mut upsun = lock.tools[0].clone();
+        upsun.name = "upsun".into();
+        lock.tools.insert(0, upsun);
+        let mut arm = lock.tools[1].artifacts[0].clone();
+        arm.target = "linux_arm64".into();
+        lock.tools[1].artifacts.insert(0, arm);
+        let text = lock.render();
+        assert!(text.find("\"platform\"").unwrap() < text.find("\"upsun\"").unwrap());
+        assert!(text.find("linux_amd64").unwrap() < text.find("linux_arm64").unwrap());
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let text = sample().render().replace(SHA, "nothex");
+        match LockFile::parse(&text, Path::new("l")) {
+            Err(UsageError::BadLock {
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                let expected_line = text.lines().position(|l| l.contains("nothex")).unwrap() + 1;
+                assert_eq!(line, expected_line);
+                assert_eq!(column, 10);
+                assert!(message.contains("sha256"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            LockFile::parse("version = 1\n[[tool]\n", Path::new("l")),
+            Err(UsageError::BadLock { line: 2, .. })
+        ));
+        assert!(LockFile::parse("version = 2\n", Path::new("l")).is_err());
+        assert!(LockFile::parse("version = 1\nextra = 3\n", Path::new("l")).is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! What the user sees while hookstrap works: progress bars, retries and warnings on stderr.
+//!
+//! The core only knows the [`Reporter`] trait; indicatif lives here alone. Bars are drawn only
+//! when asked (`--progress always`) or when stderr is a terminal and `CI` is unset; otherwise
+//! nothing but plain lines, never escape codes.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Events the core reports. Implementations must be cheap: `download_progress` is called for
+/// every chunk.
+pub trait Reporter: Sync {
+    fn download_start(&self, url: &str, total: Option<u64>);
+    fn download_progress(&self, bytes: u64);
+    fn download_end(&self);
+    /// Something went wrong but hookstrap carries on (a retry, a damaged cache blob).
+    fn warn(&self, message: &str);
+    /// Detail for `-v`.
+    fn verbose(&self, message: &str);
+}
+
+/// Reports nothing; for library users and tests.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn download_start(&self, _: &str, _: Option<u64>) {}
+    fn download_progress(&self, _: u64) {}
+    fn download_end(&self) {}
+    fn warn(&self, _: &str) {}
+    fn verbose(&self, _: &str) {}
+}
+
+/// The terminal reporter behind the binary.
+pub struct Terminal {
+    bars: bool,
+    quiet: bool,
+    verbose: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Terminal {
+    pub fn new(bars: bool, quiet: bool, verbose: bool) -> Self {
+        Terminal {
+            bars: bars && !quiet,
+            quiet,
+            verbose,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn line(&self, prefix: &str, message: &str) {
+        let bar = self.bar.lock().ok().and_then(|b| b.clone());
+        match bar {
+            Some(bar) => bar.println(format!("{prefix}{message}")),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{prefix}{message}");
+            }
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn download_start(&self, url: &str, total: Option<u64>) {
+        if !self.bars {
+            return;
+        }
+        let bar = match total {
+            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+        };
+        let style = ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        let name = url.rsplit('/').next().unwrap_or(url).to_string();
+        bar.set_message(name);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn download_progress(&self, bytes: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.set_position(bytes);
+        }
+    }
+
+    fn download_end(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        if !self.quiet {
+            self.line("warning: ", message);
+        }
+    }
+
+    fn verbose(&self, message: &str) {
+        if self.verbose && !self.quiet {
+            self.line("", message);
+        }
+    }
+}
+
+/// An error and its causes on one line, for retry notices.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines, `hint: …`.
+pub fn print_error(err: &crate::Error) {
+    let mut out = String::new();
+    out.push_str(&format!("error: {err}\n"));
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        out.push_str(&format!("  Caused by: {cause}\n"));
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        out.push_str(&format!("hint: {hint}\n"));
+    }
+    let _ = std::io::stderr().write_all(out.as_bytes());
+}

@@ -1,0 +1,196 @@
+//! Flags, variables and defaults folded into one value: flag wins over variable wins over
+//! default (SPEC.md, "Options and environment"). Relative paths are made absolute against the
+//! working directory here, once.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Global, Progress};
+use crate::context::Context;
+use crate::error::UsageError;
+use crate::extract::Limits;
+use crate::http::{HttpConfig, ProxyConfig};
+use crate::resolve::GITHUB;
+
+pub struct Settings {
+    pub app_dir: PathBuf,
+    pub bin_dir: PathBuf,
+    pub env_file: Option<PathBuf>,
+    pub cache_dir: PathBuf,
+    pub mirror: String,
+    /// The lock file to read: `--lock`, else `<app-dir>/hookstrap.lock` when it exists.
+    pub lock_path: Option<PathBuf>,
+    lock_explicit: Option<PathBuf>,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub json: bool,
+    pub bars: bool,
+    pub http: HttpConfig,
+    pub limits: Limits,
+    pub lock_timeout: Duration,
+}
+
+fn number<T: std::str::FromStr>(ctx: &Context, name: &str) -> Result<Option<T>, UsageError> {
+    ctx.var(name)
+        .map(|v| {
+            v.trim().parse::<T>().map_err(|_| UsageError::BadValue {
+                name: name.to_string(),
+                value: v.to_string(),
+                reason: "expected a whole number".into(),
+            })
+        })
+        .transpose()
+}
+
+impl Settings {
+    pub fn new(g: &Global, ctx: &Context) -> Result<Settings, UsageError> {
+        let abs = |p: &Path| -> PathBuf {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                ctx.cwd.join(p)
+            }
+        };
+        let app_dir = abs(&g
+            .app_dir
+            .clone()
+            .or_else(|| ctx.var("PLATFORM_APP_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| ctx.cwd.clone()));
+        let bin_dir = g
+            .bin_dir
+            .clone()
+            .or_else(|| ctx.var("HOOKSTRAP_BIN_DIR").map(PathBuf::from))
+            .map_or_else(|| app_dir.join(".platformsh").join("bin"), |p| abs(&p));
+        let env_file = if g.no_env_file {
+            None
+        } else {
+            Some(
+                g.env_file
+                    .as_deref()
+                    .map_or_else(|| app_dir.join(".environment"), abs),
+            )
+        };
+        let cache_dir = g
+            .cache_dir
+            .clone()
+            .or_else(|| ctx.var("HOOKSTRAP_CACHE_DIR").map(PathBuf::from))
+            .or_else(|| ctx.var("PLATFORM_CACHE_DIR").map(|d| Path::new(d).join("hookstrap")))
+            .or_else(|| ctx.user_cache_dir.clone())
+            .map(|p| abs(&p))
+            .ok_or_else(|| {
+                UsageError::Other(
+                    "no cache directory: set `--cache-dir`, `HOOKSTRAP_CACHE_DIR` or `PLATFORM_CACHE_DIR`"
+                        .into(),
+                )
+            })?;
+        let mirror = mirror_url(
+            g.mirror
+                .clone()
+                .or_else(|| ctx.var("HOOKSTRAP_MIRROR").map(str::to_string)),
+            ctx,
+        )?;
+        let lock_explicit = g.lock.as_deref().map(abs);
+        let lock_path = lock_explicit.clone().or_else(|| {
+            let default = app_dir.join("hookstrap.lock");
+            default.exists().then_some(default)
+        });
+        if let Some(path) = &lock_explicit
+            && !path.exists()
+        {
+            // `lock` creates it; every other command needs it to be there. Checked by the
+            // reader, which reports the path.
+            let _ = path;
+        }
+        let bars = match g.progress {
+            Progress::Always => true,
+            Progress::Never => false,
+            Progress::Auto => ctx.stderr_is_tty && ctx.var("CI").is_none(),
+        } && !g.quiet
+            && !g.json;
+        let token = ctx
+            .var("GITHUB_TOKEN")
+            .or_else(|| ctx.var("GH_TOKEN"))
+            .map(str::to_string);
+        let http = HttpConfig {
+            retries: number(ctx, "HOOKSTRAP_RETRIES")?.unwrap_or(4),
+            idle_timeout: Duration::from_secs(
+                number::<u64>(ctx, "HOOKSTRAP_TIMEOUT")?
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            connect_timeout: Duration::from_secs(10),
+            allow_http: g.allow_http,
+            offline: g.offline || ctx.flag("HOOKSTRAP_OFFLINE"),
+            token,
+            proxy: ProxyConfig {
+                https: ctx.var_any_case("HTTPS_PROXY").map(str::to_string),
+                http: ctx.var_any_case("HTTP_PROXY").map(str::to_string),
+                all: ctx.var_any_case("ALL_PROXY").map(str::to_string),
+                no_proxy: ctx.var_any_case("NO_PROXY").map(str::to_string),
+            },
+            cert_file: ctx.var("SSL_CERT_FILE").map(PathBuf::from),
+            cert_dir: ctx.var("SSL_CERT_DIR").map(PathBuf::from),
+            no_delay: ctx.flag("HOOKSTRAP_TEST_NO_DELAY"),
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_unpacked_bytes: g
+                .max_unpacked
+                .or(number(ctx, "HOOKSTRAP_MAX_UNPACKED")?)
+                .unwrap_or(defaults.max_unpacked_bytes),
+            max_entries: g
+                .max_entries
+                .or(number(ctx, "HOOKSTRAP_MAX_ENTRIES")?)
+                .unwrap_or(defaults.max_entries),
+            ..defaults
+        };
+        let lock_timeout =
+            Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));
+        Ok(Settings {
+            app_dir,
+            bin_dir,
+            env_file,
+            cache_dir,
+            mirror,
+            lock_path,
+            lock_explicit,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            json: g.json,
+            bars,
+            http,
+            limits,
+            lock_timeout,
+        })
+    }
+
+    /// Where `lock` writes: `--lock FILE`, else `<app-dir>/hookstrap.lock`.
+    pub fn lock_write_path(&self) -> PathBuf {
+        self.lock_explicit
+            .clone()
+            .unwrap_or_else(|| self.app_dir.join("hookstrap.lock"))
+    }
+}
+
+/// The mirror base URL: `https://github.com` by default; a bare path means `file://`.
+fn mirror_url(given: Option<String>, ctx: &Context) -> Result<String, UsageError> {
+    let Some(text) = given else {
+        return Ok(GITHUB.to_string());
+    };
+    let bad = |reason: &str| UsageError::BadValue {
+        name: "--mirror".into(),
+        value: crate::http::redact(&text),
+        reason: reason.to_string(),
+    };
+    if text.starts_with('/') || text.starts_with('.') {
+        let path = ctx.cwd.join(&text);
+        return url::Url::from_directory_path(&path)
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .map_err(|()| bad("not an absolute path"));
+    }
+    let parsed = url::Url::parse(&text).map_err(|_| bad("not a URL"))?;
+    match parsed.scheme() {
+        "https" | "http" | "file" => Ok(text.trim_end_matches('/').to_string()),
+        _ => Err(bad("a mirror is an https://, http:// or file:// URL")),
+    }
+}
