@@ -93,18 +93,43 @@ impl Cache {
         Ok(())
     }
 
-    /// Takes the artifact's lock, waiting up to the lock timeout.
+    /// Takes the artifact's lock exclusively (to download and store it), waiting up to the lock
+    /// timeout.
     pub fn lock(&self, sha256: &str) -> Result<Held, FsError> {
-        let path = self.root.join("locks").join(format!("{sha256}.lock"));
+        self.acquire(sha256, true)
+    }
+
+    /// Takes the artifact's lock shared (to read the blob): many readers at once, none while a
+    /// download holds it, and `prune` leaves a blob alone while any reader holds it.
+    pub fn lock_shared(&self, sha256: &str) -> Result<Held, FsError> {
+        self.acquire(sha256, false)
+    }
+
+    fn lock_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("locks").join(format!("{sha256}.lock"))
+    }
+
+    fn open_lock(&self, sha256: &str) -> Result<(File, PathBuf), FsError> {
+        let path = self.lock_path(sha256);
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .fs("open the lock file", &path)?;
+        Ok((file, path))
+    }
+
+    fn acquire(&self, sha256: &str, exclusive: bool) -> Result<Held, FsError> {
+        let (file, path) = self.open_lock(sha256)?;
         let deadline = std::time::Instant::now() + self.lock_timeout;
         loop {
-            match file.try_lock() {
+            let attempt = if exclusive {
+                file.try_lock()
+            } else {
+                file.try_lock_shared()
+            };
+            match attempt {
                 Ok(()) => return Ok(Held { _file: file }),
                 Err(fs::TryLockError::WouldBlock) => {
                     if std::time::Instant::now() >= deadline {
@@ -113,7 +138,7 @@ impl Cache {
                             secs: self.lock_timeout.as_secs(),
                         });
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", &path, e)),
             }
@@ -154,11 +179,13 @@ impl Cache {
         Ok(Some(path))
     }
 
-    /// A new, uniquely named partial file under `tmp/`. It is deleted on drop unless stored.
-    pub fn partial(&self) -> Result<tempfile::NamedTempFile, FsError> {
+    /// A new, uniquely named partial file under `tmp/` for the artifact `sha256`. It is deleted
+    /// on drop unless stored; a killed process leaves it behind, and `prune` removes it once
+    /// nobody holds the artifact's lock. Partial files are never read as blobs.
+    pub fn partial(&self, sha256: &str) -> Result<tempfile::NamedTempFile, FsError> {
         let dir = self.root.join("tmp");
         tempfile::Builder::new()
-            .prefix("partial-")
+            .prefix(&format!("{sha256}.partial-"))
             .tempfile_in(&dir)
             .fs("create a download file in", &dir)
     }
@@ -265,8 +292,12 @@ impl Cache {
     }
 
     /// Removes blobs unused for `older_than` (all with `None`), with the index entries that
-    /// point at them, stale partial files and unheld lock files. A blob whose lock is held by a
-    /// running install is left alone. Returns the number of blobs removed and bytes freed.
+    /// point at them, and partial files that no live process is writing. Safe while other
+    /// processes install: a blob or partial file whose artifact lock is held (shared by a
+    /// reader, exclusive by a download) is left alone, and a blob is only removed under its
+    /// exclusive lock, so a reader never sees it vanish. Lock files themselves are kept:
+    /// deleting one that another process has open would let two processes "hold" it.
+    /// Returns the number of blobs removed and bytes freed.
     pub fn prune(&self, older_than: Option<Duration>) -> Result<(usize, u64), FsError> {
         let now = SystemTime::now();
         let mut removed = 0;
@@ -287,9 +318,15 @@ impl Cache {
                     continue;
                 }
                 let name = entry.file_name().to_string_lossy().to_string();
-                // Skip what a concurrent install is fetching right now.
-                let Some(_held) = self.try_lock(&name) else {
-                    continue;
+                // Not a blob name: nothing can lock or serve it, so it is just debris.
+                let _held = if verify::parse_sha256(&name).as_deref() == Some(name.as_str()) {
+                    // Skip what a concurrent install is reading or fetching right now.
+                    let Some(held) = self.try_lock(&name) else {
+                        continue;
+                    };
+                    Some(held)
+                } else {
+                    None
                 };
                 remove_any(&path)?;
                 removed += 1;
@@ -297,21 +334,35 @@ impl Cache {
             }
         }
         for entry in self.entries() {
+            // Under the artifact's lock: a concurrent download stores the blob, then records
+            // its index entry, both while holding it.
+            let Some(_held) = self.try_lock(&entry.sha256) else {
+                continue;
+            };
             if !self.blob_path(&entry.sha256).exists() {
                 let path = self.index_path(&entry.tool, &entry.version, &entry.target);
                 let _ = fs::remove_file(path);
             }
         }
-        // Partial files older than a day belong to dead processes.
         if let Ok(entries) = fs::read_dir(self.root.join("tmp")) {
             for entry in entries.flatten() {
-                let old = entry
-                    .metadata()
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|d| d > Duration::from_secs(86_400));
-                if old || older_than.is_none() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let stale = match name.split_once(".partial-") {
+                    // A partial download: stale once nobody holds its artifact's lock (its
+                    // writer holds it exclusively until the file is stored or dropped).
+                    Some((sha, _)) if verify::parse_sha256(sha).as_deref() == Some(sha) => {
+                        self.try_lock(sha).is_some()
+                    }
+                    // Anything else (a small file being written atomically) is only stale
+                    // when it is clearly abandoned.
+                    _ => entry
+                        .metadata()
+                        .ok()
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|m| now.duration_since(m).ok())
+                        .is_some_and(|d| d > Duration::from_secs(86_400)),
+                };
+                if stale {
                     let _ = remove_any(&entry.path());
                 }
             }
@@ -319,14 +370,9 @@ impl Cache {
         Ok((removed, freed))
     }
 
+    /// The artifact's lock, exclusively, if nobody holds it right now.
     fn try_lock(&self, sha256: &str) -> Option<Held> {
-        let path = self.root.join("locks").join(format!("{sha256}.lock"));
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ok()?;
+        let (file, _) = self.open_lock(sha256).ok()?;
         file.try_lock().ok()?;
         Some(Held { _file: file })
     }
@@ -397,6 +443,8 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
     fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
     let tmp = dir.join(".hookstrap-tmp");
     for entry in cache.entries() {
+        // Shared: a concurrent `prune` cannot remove the blob while it is copied.
+        let _held = cache.lock_shared(&entry.sha256)?;
         let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
             continue;
         };
@@ -424,8 +472,17 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
             fs::create_dir_all(&tmp).fs("create the directory", &tmp)?;
             let staged = tmp.join(&entry.sha256);
             let _ = fs::remove_file(&staged);
-            if fs::hard_link(&blob, &staged).is_err() {
-                fs::copy(&blob, &staged).fs("copy to", &staged)?;
+            // A copy, not a hard link: the mirror is handed to web servers, uploaders and
+            // people, and a write through a shared inode would damage the cache too.
+            fs::copy(&blob, &staged).fs("copy to", &staged)?;
+            let (copied, _) = crate::verify::hash_file(&staged).fs("read", &staged)?;
+            if copied != entry.sha256 {
+                let _ = fs::remove_file(&staged);
+                warn(&format!(
+                    "`{}` changed while it was copied; skipping it",
+                    blob.display()
+                ));
+                continue;
             }
             fs::rename(&staged, &dest).fs("write", &dest)?;
         }
@@ -462,8 +519,15 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
         let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
         write_atomic(&tmp, &path, body.as_bytes())?;
     }
-    for ((owner, repo), (_, tag)) in &newest {
+    for ((owner, repo), (version, tag)) in &newest {
         let path = dir.join(owner).join(repo).join("releases").join("latest");
+        // A tree exported before from a fuller cache may already name a newer release.
+        let existing = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| crate::catalog::Version::parse(t.trim()));
+        if existing.is_some_and(|e| e > *version) {
+            continue;
+        }
         write_atomic(&tmp, &path, format!("{tag}\n").as_bytes())?;
     }
     let _ = fs::remove_dir_all(&tmp);

@@ -139,6 +139,17 @@ pub fn ensure(env_file: &Path, bin_dir: &Path) -> Result<Change, FsError> {
     }
 }
 
+/// Checks, without writing, that `ensure` can succeed: the bin dir can go in a block, and the
+/// env file is absent or a readable UTF-8 regular file whose block (if any) is intact. Called
+/// before anything is downloaded or placed, so a doomed run changes nothing.
+pub fn check(env_file: &Path, bin_dir: &Path) -> Result<(), FsError> {
+    block(bin_dir)?;
+    if let Some(real) = resolve(env_file)? {
+        find_block(&read_text(&real)?, env_file)?;
+    }
+    Ok(())
+}
+
 /// Removes the block; returns whether there was one.
 pub fn remove(env_file: &Path) -> Result<bool, FsError> {
     let Some(real) = resolve(env_file)? else {

@@ -159,7 +159,7 @@ impl FsError {
     fn hint(&self) -> Option<String> {
         match self {
             FsError::LockTimeout { .. } => Some(
-                "another hookstrap holds it; if none runs, the lock is free again as soon as its process ends"
+                "another hookstrap holds it; wait for it, or raise `HOOKSTRAP_LOCK_TIMEOUT` (seconds); a lock is freed as soon as its process ends"
                     .into(),
             ),
             FsError::DamagedBlock { .. } => Some(

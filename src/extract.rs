@@ -108,10 +108,10 @@ pub enum ExtractError {
     DirectoryWithData { name: String },
     #[error("archive entry `{name}` has an invalid mode")]
     InvalidMode { name: String },
-    #[error("archive has more than {max} entries")]
-    TooManyEntries { max: u64 },
-    #[error("archive unpacks to more than {max} bytes")]
-    TooLarge { max: u64 },
+    #[error("archive has more than {max} entries (at entry `{name}`)")]
+    TooManyEntries { name: String, max: u64 },
+    #[error("archive unpacks to more than {max} bytes (at entry `{name}`)")]
+    TooLarge { name: String, max: u64 },
     #[error("archive has oversized headers or trailing data")]
     OversizedMetadata,
     #[error("failed to read the archive")]
@@ -161,7 +161,13 @@ impl ExtractError {
                     .to_owned(),
             ),
             Self::TooLarge { .. } => Some(
-                "if you trust this archive, raise the limit with `HOOKSTRAP_MAX_UNPACKED`"
+                "if you trust this archive, raise the limit with `--max-unpacked BYTES` or \
+                 `HOOKSTRAP_MAX_UNPACKED`"
+                    .to_owned(),
+            ),
+            Self::TooManyEntries { .. } => Some(
+                "if you trust this archive, raise the limit with `--max-entries N` or \
+                 `HOOKSTRAP_MAX_ENTRIES`"
                     .to_owned(),
             ),
             Self::Create { source, .. } | Self::Write { source, .. } => match source.kind() {
@@ -171,7 +177,7 @@ impl ExtractError {
                 }
                 _ => None,
             },
-            Self::TooManyEntries { .. } | Self::OversizedMetadata | Self::Read { .. } => None,
+            Self::OversizedMetadata | Self::Read { .. } => None,
         }
     }
 }
@@ -331,6 +337,7 @@ fn unpack_entries<R: Read>(
         seen += 1;
         if seen > limits.max_entries {
             return Err(ExtractError::TooManyEntries {
+                name: shown_name(&entry.path_bytes()),
                 max: limits.max_entries,
             });
         }
@@ -365,6 +372,7 @@ fn unpack_entries<R: Read>(
         } else {
             if size > limits.max_unpacked_bytes - unpacked.bytes {
                 return Err(ExtractError::TooLarge {
+                    name: shown_name(&raw_name),
                     max: limits.max_unpacked_bytes,
                 });
             }
@@ -1221,9 +1229,14 @@ mod tests {
         }
         let err = refused_with(&tar.finish(), &limits, 6);
         assert!(
-            matches!(err, ExtractError::TooManyEntries { max: 3 }),
+            matches!(err, ExtractError::TooManyEntries { max: 3, .. }),
             "{err:?}"
         );
+        assert_eq!(
+            err.to_string(),
+            "archive has more than 3 entries (at entry `f3`)"
+        );
+        assert!(err.hint().unwrap().contains("--max-entries"));
     }
 
     #[test]
@@ -1240,8 +1253,12 @@ mod tests {
         let sandbox = Sandbox::new();
         let err = sandbox.unpack_gz(&gz(&tar.finish()), &limits).unwrap_err();
         assert!(
-            matches!(err, ExtractError::TooLarge { max: 10_000 }),
+            matches!(err, ExtractError::TooLarge { max: 10_000, .. }),
             "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "archive unpacks to more than 10000 bytes (at entry `f3`)"
         );
         assert_eq!(err.exit_code(), 6);
         assert_eq!(

@@ -1,21 +1,28 @@
 //! Getting a verified archive into the cache: a hit when the blob is there and still hashes to
 //! its name, otherwise one download (per artifact, across processes) under the artifact's lock.
+//!
+//! The protocol (rustup's and uv's, with `flock`): take the artifact's lock shared and look;
+//! on a miss, take it exclusively and look again (another process may have stored it while we
+//! waited), download into a uniquely named partial file, and rename it into place only once
+//! its hash matches. The returned [`Obtained`] keeps holding the lock, so a concurrent
+//! `cache prune` cannot remove the blob while the caller unpacks it.
 
 use std::path::PathBuf;
 
-use crate::cache::{Cache, IndexEntry};
+use crate::cache::{Cache, Held, IndexEntry};
 use crate::error::{Error, IoContext};
 use crate::http::{Http, HttpError, redact};
 use crate::report::Reporter;
 use crate::resolve::{Artifact, mirrored};
 use crate::verify::VerifyError;
 
-/// A verified blob and whether it was already cached.
+/// A verified blob and whether it was already cached. Holds the artifact's lock until dropped.
 pub struct Obtained {
     pub path: PathBuf,
     pub sha256: String,
     pub size: u64,
     pub hit: bool,
+    _held: Held,
 }
 
 pub fn obtain(
@@ -30,9 +37,13 @@ pub fn obtain(
         .clone()
         .ok_or_else(|| Error::Internal(format!("no hash resolved for `{}`", art.url)))?;
     cache.ensure_layout()?;
-    let (path, hit) = match cache.verified_blob(&sha256, &|m| reporter.warn(m))? {
-        Some(path) => (path, true),
-        None => download(cache, http, art, mirror, &sha256, reporter)?,
+    let shared = cache.lock_shared(&sha256)?;
+    let (path, hit, held) = match cache.verified_blob(&sha256, &|m| reporter.warn(m))? {
+        Some(path) => (path, true, shared),
+        None => {
+            drop(shared);
+            download(cache, http, art, mirror, &sha256, reporter)?
+        }
     };
     let size = std::fs::metadata(&path).fs("read", &path)?.len();
     if let Some(expected) = art.size
@@ -62,10 +73,12 @@ pub fn obtain(
         sha256,
         size,
         hit,
+        _held: held,
     })
 }
 
-/// Downloads under the artifact's lock, unless another process stored it while we waited.
+/// Downloads under the artifact's exclusive lock, unless another process stored it while we
+/// waited; returns the blob, whether it was a hit after all, and the lock (still held).
 fn download(
     cache: &Cache,
     http: &Http,
@@ -73,7 +86,7 @@ fn download(
     mirror: &str,
     sha256: &str,
     reporter: &dyn Reporter,
-) -> Result<(PathBuf, bool), Error> {
+) -> Result<(PathBuf, bool, Held), Error> {
     let url = mirrored(&art.url, mirror);
     let offline = || Error::Offline {
         what: format!("{}@{} --target {}", art.tool, art.version, art.target),
@@ -81,12 +94,12 @@ fn download(
     if http.config().offline && !url.starts_with("file:") {
         return Err(offline());
     }
-    let _held = cache.lock(sha256)?;
+    let held = cache.lock(sha256)?;
     if let Some(path) = cache.verified_blob(sha256, &|m| reporter.warn(m))? {
-        return Ok((path, true));
+        return Ok((path, true, held));
     }
     reporter.verbose(&format!("downloading `{}`", redact(&url)));
-    let mut partial = cache.partial()?;
+    let mut partial = cache.partial(sha256)?;
     let partial_path = partial.path().to_path_buf();
     let (computed, _) = http
         .download(&url, partial.as_file_mut(), &partial_path)
@@ -95,5 +108,5 @@ fn download(
             other => other.into(),
         })?;
     let path = cache.store(partial, &url, sha256, &computed)?;
-    Ok((path, false))
+    Ok((path, false, held))
 }

@@ -183,6 +183,10 @@ impl App<'_> {
         let specs = self.specs(given, lock.as_ref())?;
         let resolver = self.resolver(lock.as_ref());
 
+        // A doomed env-file edit fails before anything is fetched or placed.
+        if let Some(env) = &self.settings.env_file {
+            envfile::check(env, &self.settings.bin_dir)?;
+        }
         // Network phase first: nothing in the app dir changes until every archive is verified.
         let mut planned = Vec::new();
         for spec in &specs {
@@ -283,6 +287,15 @@ impl App<'_> {
         let resolver = self.resolver(lock.as_ref());
         let mut items = Vec::new();
         for spec in &specs {
+            // One answer per tool, so every target gets the same version even if `latest`
+            // moves meanwhile (and `latest` is asked once, not once per target).
+            let spec = &match targets.first() {
+                Some(&first) => Spec {
+                    tool: spec.tool,
+                    version: Wanted::Exact(resolver.version(spec, first)?),
+                },
+                None => spec.clone(),
+            };
             for &target in &targets {
                 let mut art = resolver.artifact(spec, target)?;
                 resolver.ensure_hash(&mut art)?;
@@ -352,6 +365,15 @@ impl App<'_> {
         let resolver = self.resolver(None);
         let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
         for spec in &specs {
+            // One answer per tool, so every target gets the same version even if `latest`
+            // moves meanwhile (and `latest` is asked once, not once per target).
+            let spec = &match targets.first() {
+                Some(&first) => Spec {
+                    tool: spec.tool,
+                    version: Wanted::Exact(resolver.version(spec, first)?),
+                },
+                None => spec.clone(),
+            };
             let mut pinned: Option<LockedTool> = None;
             for &target in &targets {
                 let mut art = resolver.artifact(spec, target)?;
