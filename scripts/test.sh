@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in dash:dash bash:bash nginx:nginx tinyproxy:tinyproxy curl:curl sha256sum:coreutils; do
+for pair in dash:dash bash:bash nginx:nginx tinyproxy:tinyproxy curl:curl sha256sum:coreutils script:bsdutils; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done

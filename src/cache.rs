@@ -200,6 +200,7 @@ impl Cache {
     ) -> Result<PathBuf, crate::Error> {
         verify::check(url, sha256, computed)?;
         partial.as_file().sync_all().fs("write", partial.path())?;
+        readable(partial.path())?;
         let dest = self.blob_path(sha256);
         partial
             .persist(&dest)
@@ -413,6 +414,12 @@ fn remove_any(path: &Path) -> Result<(), FsError> {
     }
 }
 
+/// Makes a file we created `0644`, as an ordinary file would be.
+fn readable(path: &Path) -> Result<(), FsError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).fs("set permissions on", path)
+}
+
 /// Writes a small file through a temporary file in `tmp_dir` and a rename.
 pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     if let Some(parent) = path.parent() {
@@ -424,6 +431,8 @@ pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<
         .tempfile_in(tmp_dir)
         .fs("create a temporary file in", tmp_dir)?;
     tmp.write_all(bytes).fs("write", tmp.path())?;
+    // tempfile creates 0600; these are ordinary files (and a mirror's are served by others).
+    readable(tmp.path())?;
     tmp.persist(path)
         .map_err(|e| FsError::io("write", path, e.error))?;
     Ok(())
@@ -475,6 +484,7 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
             // A copy, not a hard link: the mirror is handed to web servers, uploaders and
             // people, and a write through a shared inode would damage the cache too.
             fs::copy(&blob, &staged).fs("copy to", &staged)?;
+            readable(&staged)?;
             let (copied, _) = crate::verify::hash_file(&staged).fs("read", &staged)?;
             if copied != entry.sha256 {
                 let _ = fs::remove_file(&staged);
@@ -565,6 +575,54 @@ mod tests {
         assert!(!cache.blob_path(&sha).exists());
         fs::write(cache.blob_path(&sha), data).unwrap();
         assert!(cache.verified_blob(&sha, &|_| ()).unwrap().is_some());
+    }
+
+    #[test]
+    fn readers_share_and_exclude_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(50));
+        cache.ensure_layout().unwrap();
+        let a = cache.lock_shared("abc").unwrap();
+        let _b = cache.lock_shared("abc").unwrap();
+        assert!(matches!(
+            cache.lock("abc"),
+            Err(FsError::LockTimeout { .. })
+        ));
+        drop(a);
+        drop(_b);
+        let _w = cache.lock("abc").unwrap();
+        assert!(matches!(
+            cache.lock_shared("abc"),
+            Err(FsError::LockTimeout { .. })
+        ));
+    }
+
+    #[test]
+    fn prune_keeps_a_partial_file_whose_download_is_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(50));
+        cache.ensure_layout().unwrap();
+        let live = "a".repeat(64);
+        let dead = "b".repeat(64);
+        let held = cache.lock(&live).unwrap();
+        let live_partial = cache
+            .partial(&live)
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        let dead_partial = cache
+            .partial(&dead)
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        cache.prune(None).unwrap();
+        assert!(live_partial.exists());
+        assert!(!dead_partial.exists());
+        drop(held);
+        cache.prune(None).unwrap();
+        assert!(!live_partial.exists());
     }
 
     #[test]

@@ -239,6 +239,25 @@ mod tests {
     }
 
     #[test]
+    fn check_refuses_what_ensure_would_refuse_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        let env = dir.path().join(".environment");
+        check(&env, &bin).unwrap();
+        assert!(!env.exists(), "check must not create the file");
+        fs::write(&env, format!("a\n{START}\n")).unwrap();
+        assert!(matches!(
+            check(&env, &bin),
+            Err(FsError::DamagedBlock { .. })
+        ));
+        assert_eq!(fs::read_to_string(&env).unwrap(), format!("a\n{START}\n"));
+        fs::remove_file(&env).unwrap();
+        fs::create_dir(&env).unwrap();
+        assert!(matches!(check(&env, &bin), Err(FsError::Refused { .. })));
+        assert!(check(&dir.path().join("x"), Path::new("/a:b")).is_err());
+    }
+
+    #[test]
     fn append_keep_and_remove() {
         let dir = tempfile::tempdir().unwrap();
         let env = dir.path().join(".environment");

@@ -102,7 +102,7 @@ fn download(
     let mut partial = cache.partial(sha256)?;
     let partial_path = partial.path().to_path_buf();
     let (computed, _) = http
-        .download(&url, partial.as_file_mut(), &partial_path)
+        .download_verified(&url, partial.as_file_mut(), &partial_path, Some(sha256))
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline(),
             other => other.into(),

@@ -137,7 +137,13 @@ fn second_app_dir_sharing_the_cache_is_a_hit_and_a_pinned_install_needs_no_netwo
     let out = common::run(
         second
             .cmd()
-            .args(["install", "platform@5.10.8", "--json", "--mirror", &server.url()])
+            .args([
+                "install",
+                "platform@5.10.8",
+                "--json",
+                "--mirror",
+                &server.url(),
+            ])
             .env("HOOKSTRAP_CACHE_DIR", &first.cache),
     );
     assert_success(&out);
@@ -234,7 +240,11 @@ fn fetch_refuses_a_tampered_asset_and_caches_nothing() {
         &server.url(),
     ]);
     assert_exit(&out, 5);
-    assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
     assert!(files_in(&sb.cache.join("blobs/sha256")).is_empty());
     assert!(files_in(&sb.cache.join("tmp")).is_empty());
 }
@@ -261,7 +271,10 @@ fn offline_install_serves_from_the_cache_without_one_request() {
         );
         assert_success(&out);
         let script = std::fs::read_to_string(sb.bin_dir().join("platform")).unwrap();
-        assert!(script.contains(&format!("platform CLI {version}")), "{script}");
+        assert!(
+            script.contains(&format!("platform CLI {version}")),
+            "{script}"
+        );
     }
     // HOOKSTRAP_OFFLINE=1 is the same switch.
     let sb = Sandbox::new();
@@ -285,17 +298,26 @@ fn offline_miss_exits_8_naming_what_is_missing_with_a_fetch_hint() {
         let err = stderr(&out);
         let tool = spec.split('@').next().unwrap();
         assert!(err.contains("error: ") && err.contains(tool), "{err}");
-        assert!(err.contains("hint: ") && err.contains("hookstrap fetch"), "{err}");
+        assert!(
+            err.contains("hint: ") && err.contains("hookstrap fetch"),
+            "{err}"
+        );
     }
     // Known hash (the index has it), blob gone: still a miss, still exit 8, naming the target.
     let warm = Sandbox::new();
     assert_success(&warm.run(&["fetch", "platform@5.10.8", "--mirror", &server.url()]));
     assert_success(&warm.run(&["cache", "prune", "--all"]));
     server.clear_requests();
-    let out = warm.run(&["install", "platform@5.10.8", "--offline", "--mirror", &server.url()]);
+    let out = warm.run(&[
+        "install",
+        "platform@5.10.8",
+        "--offline",
+        "--mirror",
+        &server.url(),
+    ]);
     assert_exit(&out, 8);
     assert!(
-        stderr(&out).contains(&format!("hookstrap fetch platform@5.10.8")),
+        stderr(&out).contains("hookstrap fetch platform@5.10.8"),
         "{}",
         stderr(&out)
     );
@@ -419,7 +441,10 @@ fn prune_older_than_removes_only_blobs_unused_that_long() {
     assert!(!blob(&sb.cache, &old).exists());
     assert!(blob(&sb.cache, &new).exists());
     let list = stdout(&sb.run(&["cache", "list"]));
-    assert!(!list.contains("5.10.7") && list.contains("5.10.8"), "{list}");
+    assert!(
+        !list.contains("5.10.7") && list.contains("5.10.8"),
+        "{list}"
+    );
     assert_success(&sb.run(&["cache", "verify"]));
 
     assert_success(&sb.run(&["cache", "prune", "--all"]));
@@ -466,7 +491,10 @@ fn lock_wait_that_times_out_is_exit_7_with_a_hint() {
     assert_exit(&out, 7);
     let err = stderr(&out);
     assert!(err.contains("timed out") && err.contains(&sha), "{err}");
-    assert!(err.contains("hint: ") && err.contains("HOOKSTRAP_LOCK_TIMEOUT"), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("HOOKSTRAP_LOCK_TIMEOUT"),
+        "{err}"
+    );
     assert!(!sb.bin_dir().join("platform").exists());
     assert!(!blob(&sb.cache, &sha).exists());
 

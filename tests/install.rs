@@ -236,10 +236,7 @@ fn install_upsun_installs_the_upsun_asset() {
     let (server, rels) = serve(&["5.10.8"], Some("5.10.8"));
     let sb = Sandbox::new();
     assert_success(&install(&sb, &server.url(), &["upsun"]));
-    assert_eq!(
-        version_of(&sb.bin_dir().join("upsun")),
-        "upsun CLI 5.10.8"
-    );
+    assert_eq!(version_of(&sb.bin_dir().join("upsun")), "upsun CLI 5.10.8");
     assert!(!sb.bin_dir().join("platform").exists());
     let rel = &rels[0];
     assert_eq!(
@@ -469,7 +466,11 @@ fn exit_5_when_checksums_txt_lacks_the_asset() {
     let err = assert_error(&install(&sb, &server.url(), &["platform@5.10.8"]), 5);
     assert!(err.contains(&asset), "{err}");
     assert_nothing_installed(&sb);
-    assert_eq!(server.count(&rel.path(&asset)), 0, "never fetch unverifiable");
+    assert_eq!(
+        server.count(&rel.path(&asset)),
+        0,
+        "never fetch unverifiable"
+    );
 }
 
 #[test]
@@ -535,10 +536,8 @@ fn failed_archive_upgrade_keeps_the_old_binary_and_leaves_no_temp_dir() {
     let server = TestServer::start();
     let good = cli_release("5.10.8", &["platform"], &[this_target()]);
     mount_release(&server, &good);
-    let bad = release_with_platform_archive(
-        "5.10.9",
-        tar_gz(&[("README.md", 0o644, b"# no binary\n")]),
-    );
+    let bad =
+        release_with_platform_archive("5.10.9", tar_gz(&[("README.md", 0o644, b"# no binary\n")]));
     mount_release(&server, &bad);
     let sb = Sandbox::new();
     assert_success(&install(&sb, &server.url(), &["platform@5.10.8"]));
@@ -613,7 +612,11 @@ fn second_run_is_a_no_op() {
     assert_eq!(meta2.mtime(), meta1.mtime());
     assert_eq!(meta2.mtime_nsec(), meta1.mtime_nsec());
     assert_eq!(std::fs::read(&bin).unwrap(), bytes1);
-    assert!(stderr(&out).contains("already installed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already installed"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(server.count(&archive), 0, "{:#?}", server.requests());
 }
 
@@ -628,7 +631,10 @@ fn env_file_without_trailing_newline_gets_one_before_the_block() {
     std::fs::write(sb.env_file(), before).unwrap();
     assert_success(&install(&sb, &server.url(), &["platform"]));
     let after = std::fs::read_to_string(sb.env_file()).unwrap();
-    assert_eq!(after, format!("{before}\n{}", block_for(&real_bin_dir(&sb))));
+    assert_eq!(
+        after,
+        format!("{before}\n{}", block_for(&real_bin_dir(&sb)))
+    );
 }
 
 #[test]
@@ -764,8 +770,12 @@ fn hookstrap_bin_dir_variable_and_flag_wins() {
     let sb = Sandbox::new();
     let from_var = sb.path().join("var-bin");
     let mut cmd = sb.cmd();
-    cmd.env("HOOKSTRAP_BIN_DIR", &from_var)
-        .args(["install", "--mirror", &server.url(), "platform"]);
+    cmd.env("HOOKSTRAP_BIN_DIR", &from_var).args([
+        "install",
+        "--mirror",
+        &server.url(),
+        "platform",
+    ]);
     assert_success(&run(&mut cmd));
     assert!(from_var.join("platform").is_file());
     assert!(!sb.bin_dir().exists());
@@ -813,7 +823,13 @@ fn no_env_file_flag() {
     assert_success(&out);
     assert!(sb.bin_dir().join("platform").is_file());
     assert!(!sb.env_file().exists());
-    assert_eq!(walk(&sb.app).iter().filter(|p| p.ends_with(".environment")).count(), 0);
+    assert_eq!(
+        walk(&sb.app)
+            .iter()
+            .filter(|p| p.ends_with(".environment"))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -918,7 +934,11 @@ fn default_output_is_one_human_line_on_stderr() {
         .lines()
         .filter(|l| l.contains("platform 5.10.8") && l.contains(bin.to_str().unwrap()))
         .collect();
-    assert_eq!(naming.len(), 1, "one line naming tool, version, path:\n{err}");
+    assert_eq!(
+        naming.len(),
+        1,
+        "one line naming tool, version, path:\n{err}"
+    );
     assert!(!err.contains("error"), "{err}");
 }
 
@@ -968,7 +988,14 @@ fn the_tty_harness_sees_progress_escape_codes() {
     let tty = run_on_tty(
         &sb,
         &[],
-        &["install", "--mirror", &server.url(), "--progress", "always", "platform"],
+        &[
+            "install",
+            "--mirror",
+            &server.url(),
+            "--progress",
+            "always",
+            "platform",
+        ],
     );
     assert!(tty.contains(&0x1b), "{:?}", String::from_utf8_lossy(&tty));
 }
@@ -985,7 +1012,14 @@ fn no_escape_codes_with_ci_and_progress_auto() {
     let tty = run_on_tty(
         &sb,
         &[("CI", "1")],
-        &["install", "--mirror", &server.url(), "--progress", "auto", "platform"],
+        &[
+            "install",
+            "--mirror",
+            &server.url(),
+            "--progress",
+            "auto",
+            "platform",
+        ],
     );
     assert!(!tty.contains(&0x1b), "{:?}", String::from_utf8_lossy(&tty));
     assert!(sb.bin_dir().join("platform").is_file());
@@ -996,8 +1030,14 @@ fn no_escape_codes_with_progress_never() {
     let (server, _) = serve(&["5.10.8"], Some("5.10.8"));
     let sb = Sandbox::new();
     let mut cmd = sb.cmd();
-    cmd.env_remove("CI")
-        .args(["install", "--mirror", &server.url(), "--progress", "never", "platform"]);
+    cmd.env_remove("CI").args([
+        "install",
+        "--mirror",
+        &server.url(),
+        "--progress",
+        "never",
+        "platform",
+    ]);
     let out = run(&mut cmd);
     assert_success(&out);
     assert!(!out.stderr.contains(&0x1b), "{:?}", stderr(&out));
@@ -1005,7 +1045,14 @@ fn no_escape_codes_with_progress_never() {
     let tty = run_on_tty(
         &sb,
         &[],
-        &["install", "--mirror", &server.url(), "--progress", "never", "platform"],
+        &[
+            "install",
+            "--mirror",
+            &server.url(),
+            "--progress",
+            "never",
+            "platform",
+        ],
     );
     assert!(!tty.contains(&0x1b), "{:?}", String::from_utf8_lossy(&tty));
     assert!(sb.bin_dir().join("platform").is_file());
@@ -1059,16 +1106,21 @@ fn env_lists_the_detected_setup_and_hides_the_token() {
 fn uninstall_removes_the_binary_and_the_block_only() {
     let (server, _) = serve(&["5.10.8"], Some("5.10.8"));
     let sb = Sandbox::new();
-    let before = "export A=1\r\n# keep me\nexport B=2";
+    let before = "export A=1\r\n# keep me\n\nexport B=2\n";
     std::fs::write(sb.env_file(), before).unwrap();
     assert_success(&install(&sb, &server.url(), &["platform"]));
+    // The user adds a line after the block; it must survive too.
+    let mut env = std::fs::read_to_string(sb.env_file()).unwrap();
+    env.push_str("export AFTER=1\n");
+    std::fs::write(sb.env_file(), &env).unwrap();
     let out = sb.run(&["uninstall", "platform"]);
     assert_success(&out);
+    assert!(stdout(&out).is_empty());
     assert!(!sb.bin_dir().join("platform").exists());
-    // The newline added before the block is the only byte hookstrap leaves behind.
-    let after = std::fs::read_to_string(sb.env_file()).unwrap();
-    assert_eq!(after, format!("{before}\n"));
-    assert!(!after.contains(START));
+    assert_eq!(
+        std::fs::read_to_string(sb.env_file()).unwrap(),
+        format!("{before}export AFTER=1\n")
+    );
 }
 
 #[test]
@@ -1079,10 +1131,7 @@ fn uninstall_one_of_two_tools_keeps_the_block() {
     let env1 = std::fs::read(sb.env_file()).unwrap();
     assert_success(&sb.run(&["uninstall", "platform"]));
     assert!(!sb.bin_dir().join("platform").exists());
-    assert_eq!(
-        version_of(&sb.bin_dir().join("upsun")),
-        "upsun CLI 5.10.8"
-    );
+    assert_eq!(version_of(&sb.bin_dir().join("upsun")), "upsun CLI 5.10.8");
     assert_eq!(std::fs::read(sb.env_file()).unwrap(), env1);
     assert_success(&sb.run(&["uninstall", "upsun"]));
     assert!(!sb.bin_dir().join("upsun").exists());
@@ -1096,7 +1145,10 @@ fn uninstall_when_nothing_is_installed_exits_0() {
     let out = sb.run(&["uninstall", "platform"]);
     assert_success(&out);
     assert!(stdout(&out).is_empty());
-    assert_eq!(std::fs::read_to_string(sb.env_file()).unwrap(), "export A=1\n");
+    assert_eq!(
+        std::fs::read_to_string(sb.env_file()).unwrap(),
+        "export A=1\n"
+    );
     let out = sb.run(&["uninstall"]);
     assert_success(&out);
 }
@@ -1118,7 +1170,13 @@ fn dependency_tree_has_no_openssl_or_native_tls() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    for banned in ["openssl-sys", "openssl", "native-tls", "hyper-tls", "tokio-native-tls"] {
+    for banned in [
+        "openssl-sys",
+        "openssl",
+        "native-tls",
+        "hyper-tls",
+        "tokio-native-tls",
+    ] {
         assert!(
             !crates.contains(&banned),
             "`{banned}` in the dependency tree:\n{tree}"

@@ -56,6 +56,8 @@ fn lock_writes_the_spec_format_in_a_stable_order() {
     ]);
     assert_success(&out);
     assert_eq!(stdout(&out).trim(), sb.lock_file().to_str().unwrap());
+    // `latest` is asked once per tool, not once per target: every target gets one version.
+    assert_eq!(server.count("/upsun/cli/releases/latest"), 2);
     let text = std::fs::read_to_string(sb.lock_file()).unwrap();
 
     let mut expected = String::new();
@@ -184,7 +186,13 @@ fn a_lock_for_a_target_it_does_not_pin_is_a_usage_error() {
         &server.url(),
     ]));
     server.clear_requests();
-    let out = sb.run(&["fetch", "--target", "linux_arm64", "--mirror", &server.url()]);
+    let out = sb.run(&[
+        "fetch",
+        "--target",
+        "linux_arm64",
+        "--mirror",
+        &server.url(),
+    ]);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains("hookstrap lock platform --target linux_arm64"),
@@ -216,7 +224,10 @@ fn a_hash_that_does_not_match_the_lock_is_exit_5_and_installs_nothing() {
     let out = app.run(&["install", "--mirror", &server.url()]);
     assert_exit(&out, 5);
     let err = stderr(&out);
-    assert!(err.contains("checksum mismatch") && err.contains(&good), "{err}");
+    assert!(
+        err.contains("checksum mismatch") && err.contains(&good),
+        "{err}"
+    );
     assert!(!app.bin_dir().join("platform").exists());
     assert!(!app.env_file().exists());
     assert!(
@@ -236,7 +247,8 @@ fn a_malformed_lock_is_exit_2_with_line_and_column() {
     let sb = Sandbox::new();
     assert_success(&sb.run(&["lock", "platform", "--mirror", &server.url()]));
     let good = std::fs::read_to_string(sb.lock_file()).unwrap();
-    let line_of = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let line_of =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
 
     let sha_line = good.lines().find(|l| l.starts_with("sha256")).unwrap();
     let cases: Vec<(String, usize, usize)> = {
