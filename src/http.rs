@@ -1,22 +1,60 @@
 //! The one HTTP client: every byte hookstrap fetches goes through here.
 //!
-//! It owns the policies SPEC.md promises: plain `http://` only to loopback (or with
-//! `--allow-http`), never a redirect from https to http, at most [`MAX_REDIRECTS`] hops;
-//! retries with backoff and jitter for what can pass (connect errors, timeouts, resets, 408,
-//! 429, 5xx, rate limits), never for a 404 or a certificate error; downloads that resume with
-//! `Range` after a dropped connection; an idle timeout; proxies and extra trusted roots from the
-//! [`crate::context::Context`]; a GitHub token only ever sent to `github.com` and
-//! `api.github.com` over https. `file://` URLs are read from disk, and `--offline` turns every
-//! other URL into an error before a socket is opened.
+//! It owns the network policies SPEC.md promises, so no other module has to think about them:
+//!
+//! - **Retries.** Up to `HOOKSTRAP_RETRIES` (default 4) more tries after the first, with
+//!   exponential backoff and jitter, or as long as the server asked with `Retry-After` or
+//!   `x-ratelimit-reset` (capped at [`MAX_SERVER_DELAY`]). Connect errors, timeouts, resets,
+//!   408, 429, 5xx and rate-limited 401/403 are retried; a 404, a plain 401/403, a certificate
+//!   error, a refused downgrade or a local write error never are. The retried unit is the whole
+//!   request *and* the streaming and hashing of its body, so a stream that fails halfway is
+//!   fetched again; each retry says why through [`Reporter::warn`]. The server-requested delay
+//!   travels inside the error ([`HttpError::Status`]), not in global state.
+//! - **Resume.** After a dropped connection a download continues with `Range: bytes=N-` (and
+//!   `If-Range` when the first answer had a strong `ETag` or a `Last-Modified`); only a 206
+//!   whose `Content-Range` starts at N (and agrees on the total) is appended, anything else
+//!   (a 200, another range) starts over from byte 0. The returned hash covers every byte of the
+//!   file; a resumed download whose hash does not match the expected one is fetched once more
+//!   from scratch, since splicing two different files is the one failure resuming adds.
+//! - **Timeouts.** A connect timeout, and an idle timeout (`HOOKSTRAP_TIMEOUT`, seconds without
+//!   a byte, default 30): reqwest's blocking client applies its timeout to the wait for the
+//!   response head and to every single `read`, so a server that stalls ends in
+//!   [`HttpError::Stalled`] (exit 4) in bounded time however large the file is.
+//! - **Proxies.** `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (either case, read by
+//!   [`crate::settings`]). Only `NO_PROXY` exempts a host: loopback is proxied like anything
+//!   else, as SPEC.md says (curl exempts nothing by default either).
+//! - **TLS** with rustls and ring: Mozilla's roots are bundled and always trusted, so an image
+//!   without a CA bundle (or a `SSL_CERT_FILE` holding only a corporate CA) still reaches
+//!   github.com; the system store and `SSL_CERT_FILE` / `SSL_CERT_DIR` (colon-separated, every
+//!   PEM file in each) are added to them.
+//! - **Plain http** only to loopback or with `--allow-http`; a redirect from https to http is
+//!   refused, and at most [`MAX_REDIRECTS`] hops are followed. Redirects are followed by hand so
+//!   that every hop is checked.
+//! - **Tokens.** `GITHUB_TOKEN` / `GH_TOKEN` are sent only to `github.com` and `api.github.com`
+//!   over https ([`token_for`]) — never to a mirror, a proxy in clear, or a redirect target on
+//!   another host — and never printed. Every URL in a message goes through [`redact`], which
+//!   hides `user:password@`.
+//! - **Name resolution.** reqwest's `hickory-dns` feature is on: names are resolved in Rust
+//!   from `/etc/hosts` (so `localhost` and container aliases work) and `/etc/resolv.conf`,
+//!   instead of glibc's `getaddrinfo`, which in a static binary needs the NSS modules of the
+//!   exact glibc it was linked against at run time and fails or misbehaves without them. What
+//!   is lost: NSS sources other than files and DNS (mDNS, LDAP, nss-myhostname); and when
+//!   `/etc/resolv.conf` cannot be read at all, hickory falls back to public resolvers.
+//!
+//! `file://` URLs are read from disk, and `--offline` turns every other URL into an error before
+//! a socket is opened.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, HeaderMap, LOCATION, RANGE, RETRY_AFTER};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_RANGE, ETAG, HeaderMap, HeaderValue, IF_RANGE, LAST_MODIFIED, LOCATION,
+    RANGE, RETRY_AFTER,
+};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
@@ -25,7 +63,7 @@ use crate::report::Reporter;
 
 pub const MAX_REDIRECTS: usize = 10;
 /// The longest wait a server may ask for with `Retry-After` or a rate-limit reset.
-const MAX_SERVER_DELAY: Duration = Duration::from_secs(60);
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("hookstrap/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +84,16 @@ pub enum HttpError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("`{url}` answered HTTP {status}")]
-    Status { url: String, status: u16 },
+    /// An answer that is neither a success, a redirect nor a 404. `rate_limited` when the
+    /// headers say a limit was hit (then even a 401/403 is worth waiting for); `retry_after`
+    /// is what the server asked us to wait, already capped.
+    #[error("`{url}` answered HTTP {status}{}", if *.rate_limited { " (rate limit exceeded)" } else { "" })]
+    Status {
+        url: String,
+        status: u16,
+        rate_limited: bool,
+        retry_after: Option<Duration>,
+    },
     #[error("refusing plain http to `{url}`")]
     PlainHttp { url: String },
     #[error("refusing the redirect from `{from}` to plain http `{to}`")]
@@ -56,12 +102,21 @@ pub enum HttpError {
     TooManyRedirects { url: String },
     #[error("`{url}` sent no byte for {secs}s")]
     Stalled { url: String, secs: u64 },
+    /// The download cannot go on from where it stopped and starts over from byte 0.
+    #[error("the download of `{url}` starts over: {reason}")]
+    Restart { url: String, reason: String },
     #[error("`{url}` answered more than {max} bytes")]
     TooLarge { url: String, max: u64 },
     #[error("`{url}` answered something that is not a release tag: {reason}")]
     BadAnswer { url: String, reason: String },
     #[error("`{url}` is not a valid URL")]
     BadUrl { url: String },
+    #[error("invalid proxy `{url}`")]
+    BadProxy {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("`{url}` needs the network, and `--offline` is set")]
     Offline { url: String },
     #[error("cannot read `{path}`")]
@@ -83,7 +138,7 @@ impl HttpError {
     pub fn exit_code(&self) -> u8 {
         match self {
             HttpError::NotFound { .. } | HttpError::FileNotFound(_) => code::NOT_FOUND,
-            HttpError::BadUrl { .. } => code::USAGE,
+            HttpError::BadUrl { .. } | HttpError::BadProxy { .. } => code::USAGE,
             HttpError::Offline { .. } => code::OFFLINE,
             HttpError::ReadFile { .. } | HttpError::Write { .. } => code::LOCAL_FS,
             _ => code::NETWORK,
@@ -98,11 +153,32 @@ impl HttpError {
             HttpError::PlainHttp { .. } => {
                 Some("use https://, or pass `--allow-http` if you trust this network".into())
             }
+            HttpError::Downgrade { .. } => Some(
+                "the server sent hookstrap from https to plain http; use a mirror that stays on https".into(),
+            ),
             HttpError::Stalled { .. } => {
                 Some("raise `HOOKSTRAP_TIMEOUT` (seconds without a byte) on a slow link".into())
             }
-            HttpError::Status { status: 401 | 403, .. } => Some(
-                "GitHub refused the request: set `GITHUB_TOKEN`, or use a mirror with `--mirror`".into(),
+            HttpError::Transport { .. } => Some(
+                "check the network and the proxy variables (`HTTPS_PROXY`, `NO_PROXY`); `HOOKSTRAP_RETRIES` sets how often to try again".into(),
+            ),
+            HttpError::Status {
+                status: 401 | 403 | 429,
+                rate_limited: true,
+                ..
+            } => Some(
+                "a rate limit was hit: set `GITHUB_TOKEN` for GitHub, or use a mirror with `--mirror`".into(),
+            ),
+            HttpError::Status {
+                status: 401 | 403, ..
+            } => Some(
+                "the server refused the request: set `GITHUB_TOKEN` for GitHub, or check the mirror's credentials (`https://user:password@host/…`)".into(),
+            ),
+            HttpError::Status { .. } if self.retryable() => Some(
+                "the server kept failing; try again later, or raise `HOOKSTRAP_RETRIES`".into(),
+            ),
+            HttpError::BadProxy { .. } => Some(
+                "`HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` take `http://[user:password@]host:port`".into(),
             ),
             HttpError::Offline { .. } => Some(
                 "warm the cache first with `hookstrap fetch`, or point `--mirror` at a `file://` mirror".into(),
@@ -111,12 +187,12 @@ impl HttpError {
         }
     }
 
-    fn transport(url: &Url, err: reqwest::Error) -> HttpError {
+    fn transport(url: &Url, err: reqwest::Error, idle: Duration) -> HttpError {
         let url_text = redact(url.as_str());
-        if err.is_timeout() {
-            return HttpError::Transport {
+        if err.is_timeout() && !err.is_connect() {
+            return HttpError::Stalled {
                 url: url_text,
-                source: Box::new(err.without_url()),
+                secs: idle.as_secs(),
             };
         }
         if is_certificate_error(&err) {
@@ -134,11 +210,23 @@ impl HttpError {
     /// Whether trying again may help.
     fn retryable(&self) -> bool {
         match self {
-            HttpError::Transport { .. } | HttpError::Stalled { .. } => true,
-            HttpError::Status { status, .. } => {
-                matches!(*status, 408 | 429) || (500..600).contains(status)
+            HttpError::Transport { .. } | HttpError::Stalled { .. } | HttpError::Restart { .. } => {
+                true
             }
+            HttpError::Status {
+                status,
+                rate_limited,
+                ..
+            } => *rate_limited || matches!(*status, 408 | 429) || (500..600).contains(status),
             _ => false,
+        }
+    }
+
+    /// How long the server asked us to wait before the next try.
+    fn server_delay(&self) -> Option<Duration> {
+        match self {
+            HttpError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }
@@ -178,6 +266,16 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The token to send to `url`, if any: only to `github.com` and `api.github.com`, only over
+/// https. Checked for every hop, so a redirect to another host (release assets live on
+/// `objects.githubusercontent.com`) or to a mirror never carries it.
+pub fn token_for<'t>(token: Option<&'t str>, url: &Url) -> Option<&'t str> {
+    let token = token?;
+    let github = matches!(url.host(), Some(url::Host::Domain(host))
+        if host.eq_ignore_ascii_case("github.com") || host.eq_ignore_ascii_case("api.github.com"));
+    (github && url.scheme() == "https" && url.port().is_none_or(|p| p == 443)).then_some(token)
+}
+
 /// Proxy settings as read from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyConfig {
@@ -189,7 +287,9 @@ pub struct ProxyConfig {
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
+    /// Tries after the first one.
     pub retries: u32,
+    /// The longest wait for the next byte (response head or body).
     pub idle_timeout: Duration,
     pub connect_timeout: Duration,
     pub allow_http: bool,
@@ -197,8 +297,10 @@ pub struct HttpConfig {
     pub token: Option<String>,
     pub proxy: ProxyConfig,
     pub cert_file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`: one directory, or several separated by `:`.
     pub cert_dir: Option<PathBuf>,
-    /// Test-only: no sleeping between retries.
+    /// Test-only: no sleeping between retries (the messages still say how long a real run
+    /// would wait).
     pub no_delay: bool,
 }
 
@@ -233,7 +335,7 @@ fn tag_from_latest(
     body: Option<&[u8]>,
 ) -> Result<String, HttpError> {
     let bad = |reason: &str| HttpError::BadAnswer {
-        url: url.to_string(),
+        url: redact(url),
         reason: reason.to_string(),
     };
     let tag = if let Some(loc) = location {
@@ -261,6 +363,30 @@ fn tag_from_latest(
     }
 }
 
+/// Where a download stands between tries.
+struct Progress {
+    hasher: Sha256,
+    have: u64,
+    /// The total size the first answer announced, to check a resumed answer against.
+    total: Option<u64>,
+    /// `ETag` (strong only) or `Last-Modified` of the answer the bytes so far came from.
+    validator: Option<HeaderValue>,
+    /// Whether the bytes so far came from more than one answer.
+    spliced: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            hasher: Sha256::new(),
+            have: 0,
+            total: None,
+            validator: None,
+            spliced: false,
+        }
+    }
+}
+
 impl<'r> Http<'r> {
     pub fn new(config: HttpConfig, reporter: &'r dyn Reporter) -> Self {
         Http {
@@ -278,7 +404,7 @@ impl<'r> Http<'r> {
         if let Some(c) = self.client.get() {
             return Ok(c);
         }
-        let client = build_client(&self.config)?;
+        let client = build_client(&self.config, self.reporter)?;
         Ok(self.client.get_or_init(|| client))
     }
 
@@ -303,7 +429,7 @@ impl<'r> Http<'r> {
             let body = read_file(&parsed, 4096)?;
             return tag_from_latest(url, None, Some(&body));
         }
-        self.with_retries(url, || {
+        self.with_retries(|| {
             let resp = self.send(&parsed, None, false)?;
             let status = resp.status();
             if status.is_redirection() {
@@ -314,7 +440,7 @@ impl<'r> Http<'r> {
                     .map(str::to_string);
                 return tag_from_latest(url, loc.as_deref(), None);
             }
-            let body = read_limited(resp, url, 4096)?;
+            let body = self.read_limited(resp, url, 4096)?;
             tag_from_latest(url, None, Some(&body))
         })
     }
@@ -325,20 +451,34 @@ impl<'r> Http<'r> {
         if parsed.scheme() == "file" {
             return read_file(&parsed, max);
         }
-        self.with_retries(url, || {
+        self.with_retries(|| {
             let resp = self.send(&parsed, None, true)?;
-            read_limited(resp, url, max)
+            self.read_limited(resp, url, max)
         })
     }
 
-    /// Streams `url` into `file` (positioned at 0, empty), hashing as it goes, and returns
-    /// `(sha256, length)`. A dropped connection resumes with `Range` when the server allows;
-    /// each retry starts where the bytes stopped, and the hash covers every byte.
+    /// [`Http::download_verified`] without an expected hash.
     pub fn download(
         &self,
         url: &str,
         file: &mut File,
-        path: &std::path::Path,
+        path: &Path,
+    ) -> Result<(String, u64), HttpError> {
+        self.download_verified(url, file, path, None)
+    }
+
+    /// Streams `url` into `file` (positioned at 0, empty), hashing as it goes, and returns
+    /// `(sha256, length)`. A dropped connection resumes with `Range` when the server allows;
+    /// each retry starts where the bytes stopped, and the hash covers every byte. When
+    /// `expected` is given and a download pieced together from several answers does not hash
+    /// to it, the file is fetched again from byte 0 (as one more retry). The caller still
+    /// compares the returned hash: a single answer with the wrong bytes is not retried.
+    pub fn download_verified(
+        &self,
+        url: &str,
+        file: &mut File,
+        path: &Path,
+        expected: Option<&str>,
     ) -> Result<(String, u64), HttpError> {
         let parsed = self.check_url(url)?;
         let write_err = |source: io::Error| HttpError::Write {
@@ -347,40 +487,51 @@ impl<'r> Http<'r> {
             source,
         };
         if parsed.scheme() == "file" {
-            let src = file_path(&parsed)?;
-            let mut input = File::open(&src).map_err(|e| file_error(&src, url, e))?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 256 * 1024];
-            let mut len = 0u64;
-            loop {
-                let n = input.read(&mut buf).map_err(|e| file_error(&src, url, e))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                file.write_all(&buf[..n]).map_err(write_err)?;
-                len += n as u64;
-            }
-            return Ok((crate::verify::hex(hasher), len));
+            return copy_file(&parsed, url, file, write_err);
         }
 
-        let mut hasher = Sha256::new();
-        let mut have: u64 = 0;
+        let mut state = Progress::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut started = false;
-        let result = self.with_retries(url, || {
-            let range = (have > 0).then_some(have);
-            let mut resp = self.send(&parsed, range, true)?;
-            if range.is_some() && !resume_accepted(&resp, have) {
-                // A 200 (or a 206 for other bytes) means start over.
-                hasher = Sha256::new();
-                have = 0;
-                file.set_len(0).map_err(write_err)?;
-                file.rewind().map_err(write_err)?;
+        let restart = |state: &mut Progress, file: &mut File| -> Result<(), HttpError> {
+            *state = Progress::new();
+            file.set_len(0).map_err(write_err)?;
+            file.rewind().map_err(write_err)?;
+            Ok(())
+        };
+        let result = self.with_retries(|| {
+            let resume = (state.have > 0).then(|| (state.have, state.validator.clone()));
+            let mut resp = match self.send(&parsed, resume.as_ref(), true) {
+                Err(HttpError::Status { status: 416, .. }) if resume.is_some() => {
+                    restart(&mut state, file)?;
+                    return Err(HttpError::Restart {
+                        url: redact(url),
+                        reason: "the server refused the range (HTTP 416)".into(),
+                    });
+                }
+                other => other?,
+            };
+            if resume.is_some() {
+                if resume_accepted(&resp, state.have, state.total) {
+                    state.spliced = true;
+                } else if resp.status() == StatusCode::PARTIAL_CONTENT {
+                    // Other bytes than asked for, or of another total size: useless.
+                    restart(&mut state, file)?;
+                    return Err(HttpError::Restart {
+                        url: redact(url),
+                        reason: "the server answered another range than asked for".into(),
+                    });
+                } else {
+                    // A 200: the whole file again; start over with this answer.
+                    restart(&mut state, file)?;
+                }
             }
-            let total = resp.content_length().map(|n| n + have);
+            if state.have == 0 {
+                state.total = resp.content_length();
+                state.validator = validator(resp.headers());
+            }
             if !started {
-                self.reporter.download_start(&redact(url), total);
+                self.reporter.download_start(&redact(url), state.total);
                 started = true;
             }
             loop {
@@ -390,10 +541,24 @@ impl<'r> Http<'r> {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(self.body_error(url, e)),
                 };
-                hasher.update(&buf[..n]);
+                state.hasher.update(&buf[..n]);
                 file.write_all(&buf[..n]).map_err(write_err)?;
-                have += n as u64;
-                self.reporter.download_progress(have);
+                state.have += n as u64;
+                self.reporter.download_progress(state.have);
+            }
+            if let Some(expected) = expected
+                && state.spliced
+            {
+                let computed = crate::verify::hex(state.hasher.clone());
+                if !computed.eq_ignore_ascii_case(expected) {
+                    restart(&mut state, file)?;
+                    return Err(HttpError::Restart {
+                        url: redact(url),
+                        reason: format!(
+                            "the resumed bytes hash to {computed}, not {expected}; the file may have changed between requests"
+                        ),
+                    });
+                }
             }
             Ok(())
         });
@@ -402,7 +567,7 @@ impl<'r> Http<'r> {
         }
         result?;
         file.flush().map_err(write_err)?;
-        Ok((crate::verify::hex(hasher), have))
+        Ok((crate::verify::hex(state.hasher), state.have))
     }
 
     fn body_error(&self, url: &str, e: io::Error) -> HttpError {
@@ -423,21 +588,48 @@ impl<'r> Http<'r> {
         }
     }
 
+    fn read_limited(&self, resp: Response, url: &str, max: u64) -> Result<Vec<u8>, HttpError> {
+        let mut body = Vec::new();
+        resp.take(max + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| self.body_error(url, e))?;
+        if body.len() as u64 > max {
+            return Err(HttpError::TooLarge {
+                url: redact(url),
+                max,
+            });
+        }
+        Ok(body)
+    }
+
     /// Sends one GET, following redirects by hand so that each hop is checked: no downgrade
-    /// to http, the token only where it belongs. Answers other than 2xx (and 3xx when
-    /// `follow` is off) become errors.
-    fn send(&self, url: &Url, range: Option<u64>, follow: bool) -> Result<Response, HttpError> {
+    /// to http, plain http only where allowed, the token only where it belongs. Answers other
+    /// than 2xx (and 3xx when `follow` is off) become errors.
+    fn send(
+        &self,
+        url: &Url,
+        resume: Option<&(u64, Option<HeaderValue>)>,
+        follow: bool,
+    ) -> Result<Response, HttpError> {
         let client = self.client()?;
         let mut current = url.clone();
         for _ in 0..=MAX_REDIRECTS {
             let mut req = client.get(current.clone());
-            if let Some(from) = range {
+            if let Some((from, validator)) = resume {
                 req = req.header(RANGE, format!("bytes={from}-"));
+                if let Some(v) = validator {
+                    req = req.header(IF_RANGE, v.clone());
+                }
             }
-            if let Some(token) = self.token_for(&current) {
-                req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+            if let Some(token) = token_for(self.config.token.as_deref(), &current)
+                && let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {token}"))
+            {
+                value.set_sensitive(true);
+                req = req.header(AUTHORIZATION, value);
             }
-            let resp = req.send().map_err(|e| HttpError::transport(&current, e))?;
+            let resp = req
+                .send()
+                .map_err(|e| HttpError::transport(&current, e, self.config.idle_timeout))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 if !follow {
@@ -448,10 +640,7 @@ impl<'r> Http<'r> {
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|loc| current.join(loc).ok())
-                    .ok_or_else(|| HttpError::Status {
-                        url: redact(current.as_str()),
-                        status: status.as_u16(),
-                    })?;
+                    .ok_or_else(|| status_error(&current, status, resp.headers()))?;
                 if current.scheme() == "https" && next.scheme() != "https" {
                     return Err(HttpError::Downgrade {
                         from: redact(current.as_str()),
@@ -459,34 +648,23 @@ impl<'r> Http<'r> {
                     });
                 }
                 self.check_url(next.as_str())?;
+                self.reporter.verbose(&format!(
+                    "`{}` redirects to `{}`",
+                    redact(current.as_str()),
+                    redact(next.as_str())
+                ));
                 current = next;
                 continue;
             }
             if status.is_success() {
                 return Ok(resp);
             }
-            let url_text = redact(current.as_str());
             return Err(match status.as_u16() {
                 404 | 410 => HttpError::NotFound {
-                    url: url_text,
+                    url: redact(current.as_str()),
                     status: status.as_u16(),
                 },
-                code => {
-                    if (code == 403 || code == 429) && is_rate_limited(resp.headers()) {
-                        // Rate limits are worth waiting for: say so with a retryable status.
-                        self.remember_delay(resp.headers());
-                        HttpError::Status {
-                            url: url_text,
-                            status: 429,
-                        }
-                    } else {
-                        self.remember_delay(resp.headers());
-                        HttpError::Status {
-                            url: url_text,
-                            status: code,
-                        }
-                    }
-                }
+                _ => status_error(&current, status, resp.headers()),
             });
         }
         Err(HttpError::TooManyRedirects {
@@ -494,44 +672,29 @@ impl<'r> Http<'r> {
         })
     }
 
-    fn token_for(&self, url: &Url) -> Option<&str> {
-        let token = self.config.token.as_deref()?;
-        let github = matches!(url.host_str(), Some("github.com" | "api.github.com"));
-        (github && url.scheme() == "https").then_some(token)
-    }
-
-    fn remember_delay(&self, headers: &HeaderMap) {
-        SERVER_DELAY.with(|d| d.set(server_delay(headers)));
-    }
-
     /// Runs `attempt` up to 1 + retries times while its error is retryable, sleeping with
     /// exponential backoff and jitter, or as long as the server asked (capped).
     fn with_retries<T>(
         &self,
-        url: &str,
         mut attempt: impl FnMut() -> Result<T, HttpError>,
     ) -> Result<T, HttpError> {
         let mut tries = 0u32;
         loop {
-            SERVER_DELAY.with(|d| d.set(None));
             match attempt() {
                 Ok(v) => return Ok(v),
                 Err(e) if e.retryable() && tries < self.config.retries => {
                     tries += 1;
-                    let asked = SERVER_DELAY.with(|d| d.get());
-                    let delay = if self.config.no_delay {
-                        Duration::ZERO
-                    } else {
-                        asked.unwrap_or_else(|| backoff(tries))
-                    };
+                    let delay = e.server_delay().unwrap_or_else(|| backoff(tries));
+                    // The error names the URL (redacted) and says why.
                     self.reporter.warn(&format!(
-                        "retry {tries}/{} for `{}` in {:.1}s: {}",
+                        "retry {tries}/{} in {:.1}s: {}",
                         self.config.retries,
-                        redact(url),
                         delay.as_secs_f64(),
                         crate::report::chain(&e)
                     ));
-                    std::thread::sleep(delay);
+                    if !self.config.no_delay {
+                        std::thread::sleep(delay);
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -539,9 +702,24 @@ impl<'r> Http<'r> {
     }
 }
 
-thread_local! {
-    /// The delay the last failed answer asked for (`Retry-After`, rate-limit reset).
-    static SERVER_DELAY: std::cell::Cell<Option<Duration>> = const { std::cell::Cell::new(None) };
+/// The error for an answer that is neither a success, a redirect nor a 404.
+fn status_error(url: &Url, status: StatusCode, headers: &HeaderMap) -> HttpError {
+    let code = status.as_u16();
+    HttpError::Status {
+        url: redact(url.as_str()),
+        status: code,
+        rate_limited: matches!(code, 401 | 403 | 429) && is_rate_limited(headers),
+        retry_after: server_delay(headers),
+    }
+}
+
+/// The answer's validator for `If-Range`: a strong `ETag`, else `Last-Modified`.
+fn validator(headers: &HeaderMap) -> Option<HeaderValue> {
+    headers
+        .get(ETAG)
+        .filter(|v| !v.as_bytes().starts_with(b"W/"))
+        .or_else(|| headers.get(LAST_MODIFIED))
+        .cloned()
 }
 
 /// 0.5s, 1s, 2s, … capped at 30s, with ±50% jitter.
@@ -551,6 +729,8 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs_f64(base * (0.5 + fastrand::f64()))
 }
 
+/// Whether the headers say a rate limit was hit (GitHub: `x-ratelimit-remaining: 0`; anyone:
+/// `Retry-After`).
 fn is_rate_limited(headers: &HeaderMap) -> bool {
     headers
         .get("x-ratelimit-remaining")
@@ -559,7 +739,8 @@ fn is_rate_limited(headers: &HeaderMap) -> bool {
         || headers.contains_key(RETRY_AFTER)
 }
 
-/// How long the server asked us to wait, capped.
+/// How long the server asked us to wait (`Retry-After` in seconds or as a date, else GitHub's
+/// `x-ratelimit-reset` epoch seconds), capped at [`MAX_SERVER_DELAY`].
 fn server_delay(headers: &HeaderMap) -> Option<Duration> {
     let now = std::time::SystemTime::now();
     let asked = headers
@@ -581,41 +762,44 @@ fn server_delay(headers: &HeaderMap) -> Option<Duration> {
                 .trim()
                 .parse::<u64>()
                 .ok()?;
-            let at = std::time::UNIX_EPOCH + Duration::from_secs(reset);
+            let at = std::time::UNIX_EPOCH.checked_add(Duration::from_secs(reset))?;
             Some(at.duration_since(now).unwrap_or_default())
         })?;
     Some(asked.min(MAX_SERVER_DELAY))
 }
 
-/// A 206 whose `Content-Range` starts exactly where our bytes stop.
-fn resume_accepted(resp: &Response, have: u64) -> bool {
-    resp.status() == StatusCode::PARTIAL_CONTENT
-        && resp
-            .headers()
-            .get(CONTENT_RANGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("bytes "))
-            .and_then(|v| v.split_once('-'))
-            .and_then(|(start, _)| start.trim().parse::<u64>().ok())
-            == Some(have)
+/// `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`).
+fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+    let (range, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let start = start.trim().parse().ok()?;
+    let end = end.trim().parse().ok()?;
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    (start <= end).then_some((start, end, total))
 }
 
-fn read_limited(resp: Response, url: &str, max: u64) -> Result<Vec<u8>, HttpError> {
-    let mut body = Vec::new();
-    let mut limited = resp.take(max + 1);
-    limited
-        .read_to_end(&mut body)
-        .map_err(|e| HttpError::Transport {
-            url: redact(url),
-            source: Box::new(e),
-        })?;
-    if body.len() as u64 > max {
-        return Err(HttpError::TooLarge {
-            url: redact(url),
-            max,
-        });
+/// A 206 whose `Content-Range` starts exactly where our bytes stop, runs to the end, and
+/// agrees with the total the first answer announced.
+fn resume_accepted(resp: &Response, have: u64, total: Option<u64>) -> bool {
+    if resp.status() != StatusCode::PARTIAL_CONTENT {
+        return false;
     }
-    Ok(body)
+    let Some((start, end, range_total)) = resp
+        .headers()
+        .get(CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_content_range)
+    else {
+        return false;
+    };
+    let same_total = match (total, range_total) {
+        (Some(a), Some(b)) => a == b && end + 1 == b,
+        _ => true,
+    };
+    start == have && same_total
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -633,9 +817,9 @@ fn file_path(url: &Url) -> Result<PathBuf, HttpError> {
     })
 }
 
-fn file_error(path: &std::path::Path, url: &str, e: io::Error) -> HttpError {
+fn file_error(path: &Path, url: &str, e: io::Error) -> HttpError {
     if e.kind() == io::ErrorKind::NotFound {
-        HttpError::FileNotFound(url.to_string())
+        HttpError::FileNotFound(redact(url))
     } else {
         HttpError::ReadFile {
             path: path.to_path_buf(),
@@ -648,7 +832,7 @@ fn read_file(url: &Url, max: u64) -> Result<Vec<u8>, HttpError> {
     let path = file_path(url)?;
     let file = File::open(&path).map_err(|e| file_error(&path, url.as_str(), e))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(HttpError::FileNotFound(url.to_string()));
+        return Err(HttpError::FileNotFound(redact(url.as_str())));
     }
     let mut body = Vec::new();
     file.take(max + 1)
@@ -656,15 +840,42 @@ fn read_file(url: &Url, max: u64) -> Result<Vec<u8>, HttpError> {
         .map_err(|e| file_error(&path, url.as_str(), e))?;
     if body.len() as u64 > max {
         return Err(HttpError::TooLarge {
-            url: url.to_string(),
+            url: redact(url.as_str()),
             max,
         });
     }
     Ok(body)
 }
 
-fn build_client(config: &HttpConfig) -> Result<Client, HttpError> {
-    let tls = tls_config(config);
+/// A `file://` download: copy and hash.
+fn copy_file(
+    parsed: &Url,
+    url: &str,
+    file: &mut File,
+    write_err: impl Fn(io::Error) -> HttpError,
+) -> Result<(String, u64), HttpError> {
+    let src = file_path(parsed)?;
+    let mut input = File::open(&src).map_err(|e| file_error(&src, url, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = input.read(&mut buf).map_err(|e| file_error(&src, url, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(&write_err)?;
+        len += n as u64;
+    }
+    file.flush().map_err(&write_err)?;
+    Ok((crate::verify::hex(hasher), len))
+}
+
+fn build_client(config: &HttpConfig, reporter: &dyn Reporter) -> Result<Client, HttpError> {
+    let tls = tls_config(config, reporter);
+    // `timeout` on the blocking client bounds the wait for the response head and each single
+    // `read` of the body (a fresh deadline per call): an idle timeout, not a total one.
     let mut builder = Client::builder()
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
@@ -677,46 +888,70 @@ fn build_client(config: &HttpConfig) -> Result<Client, HttpError> {
         .no_proxy
         .as_deref()
         .and_then(reqwest::NoProxy::from_string);
-    let proxy_err = |url: &str| HttpError::BadUrl { url: redact(url) };
+    let bad = |url: &str, source: reqwest::Error| HttpError::BadProxy {
+        url: redact(url),
+        source: source.without_url(),
+    };
     if let Some(p) = config
         .proxy
         .https
         .as_deref()
         .or(config.proxy.all.as_deref())
     {
-        let proxy = reqwest::Proxy::https(p).map_err(|_| proxy_err(p))?;
+        let proxy = reqwest::Proxy::https(p).map_err(|e| bad(p, e))?;
         builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
     }
     if let Some(p) = config.proxy.http.as_deref().or(config.proxy.all.as_deref()) {
-        let proxy = reqwest::Proxy::http(p).map_err(|_| proxy_err(p))?;
+        let proxy = reqwest::Proxy::http(p).map_err(|e| bad(p, e))?;
         builder = builder.proxy(proxy.no_proxy(no_proxy));
     }
     builder.build().map_err(|e| HttpError::Transport {
         url: "(client setup)".into(),
-        source: Box::new(e),
+        source: Box::new(e.without_url()),
     })
 }
 
 /// rustls with ring: Mozilla's roots (bundled, so an image without a CA bundle works), the
-/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add.
-fn tls_config(config: &HttpConfig) -> rustls::ClientConfig {
+/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add. A named file or directory
+/// that cannot be read is reported, not fatal: the other roots may still do.
+fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientConfig {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    // Also reads SSL_CERT_FILE / SSL_CERT_DIR itself; adding them again below is harmless.
     let native = rustls_native_certs::load_native_certs();
     roots.add_parsable_certificates(native.certs);
     let mut files: Vec<PathBuf> = config.cert_file.iter().cloned().collect();
-    if let Some(dir) = &config.cert_dir
-        && let Ok(entries) = std::fs::read_dir(dir)
-    {
-        files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+    if let Some(dirs) = &config.cert_dir {
+        let dirs = dirs.to_string_lossy();
+        for dir in dirs.split(':').filter(|d| !d.is_empty()).map(Path::new) {
+            match std::fs::read_dir(dir) {
+                Ok(entries) => {
+                    files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+                }
+                Err(e) => reporter.warn(&format!(
+                    "cannot read `SSL_CERT_DIR` entry `{}`: {e}",
+                    dir.display()
+                )),
+            }
+        }
     }
     for file in files {
-        if let Ok(certs) = CertificateDer::pem_file_iter(&file) {
-            roots.add_parsable_certificates(certs.flatten());
+        match CertificateDer::pem_file_iter(&file) {
+            Ok(certs) => {
+                let (added, _) = roots.add_parsable_certificates(certs.flatten());
+                reporter.verbose(&format!(
+                    "trusting {added} certificate(s) from `{}`",
+                    file.display()
+                ));
+            }
+            Err(e) => reporter.warn(&format!(
+                "cannot read certificates from `{}`: {e}",
+                file.display()
+            )),
         }
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -763,7 +998,37 @@ mod tests {
             redact("https://user:secret@example.com/x"),
             "https://***@example.com/x"
         );
+        assert_eq!(
+            redact("https://:secret@example.com/x"),
+            "https://***@example.com/x"
+        );
         assert_eq!(redact("https://example.com/x"), "https://example.com/x");
+        let err = tag_from_latest("https://u:secret@example.com/latest", None, Some(b"<x>"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn token_goes_to_github_over_https_only() {
+        let t = Some("tok");
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert_eq!(token_for(t, &url("https://github.com/upsun/cli")), t);
+        assert_eq!(token_for(t, &url("https://api.github.com/repos/a/b")), t);
+        assert_eq!(token_for(t, &url("https://GitHub.com/x")), t);
+        assert_eq!(token_for(None, &url("https://github.com/x")), None);
+        for other in [
+            "http://github.com/x",
+            "http://api.github.com/x",
+            "https://github.com:8443/x",
+            "https://objects.githubusercontent.com/x",
+            "https://github.com.evil.example/x",
+            "https://evilgithub.com/x",
+            "https://mirror.example/github.com/x",
+            "https://127.0.0.1/x",
+        ] {
+            assert_eq!(token_for(t, &url(other)), None, "{other}");
+        }
     }
 
     #[test]
@@ -774,6 +1039,115 @@ mod tests {
         h.insert(RETRY_AFTER, "100000".parse().unwrap());
         assert_eq!(server_delay(&h), Some(MAX_SERVER_DELAY));
         assert_eq!(server_delay(&HeaderMap::new()), None);
+        let mut reset = HeaderMap::new();
+        reset.insert("x-ratelimit-reset", "0".parse().unwrap());
+        assert_eq!(server_delay(&reset), Some(Duration::ZERO));
+        reset.insert("x-ratelimit-reset", u64::MAX.to_string().parse().unwrap());
+        assert!(server_delay(&reset).is_none_or(|d| d <= MAX_SERVER_DELAY));
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let status = |status: u16, rate_limited: bool| HttpError::Status {
+            url: "u".into(),
+            status,
+            rate_limited,
+            retry_after: None,
+        };
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(status(code, false).retryable(), "{code}");
+        }
+        for code in [400, 401, 403, 405, 416] {
+            assert!(!status(code, false).retryable(), "{code}");
+        }
+        assert!(status(403, true).retryable());
+        assert!(status(401, true).retryable());
+        assert!(
+            !HttpError::NotFound {
+                url: "u".into(),
+                status: 404
+            }
+            .retryable()
+        );
+        assert!(
+            !HttpError::Downgrade {
+                from: "a".into(),
+                to: "b".into()
+            }
+            .retryable()
+        );
+        assert!(
+            !HttpError::Tls {
+                url: "u".into(),
+                source: "bad cert".into()
+            }
+            .retryable()
+        );
+        assert!(
+            HttpError::Stalled {
+                url: "u".into(),
+                secs: 1
+            }
+            .retryable()
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let mut h = HeaderMap::new();
+        assert!(!is_rate_limited(&h));
+        h.insert("x-ratelimit-remaining", "12".parse().unwrap());
+        assert!(!is_rate_limited(&h));
+        h.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        assert!(is_rate_limited(&h));
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "3".parse().unwrap());
+        assert!(is_rate_limited(&h));
+    }
+
+    #[test]
+    fn content_range_parsing() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, 199, Some(200)))
+        );
+        assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, 9, None)));
+        assert_eq!(parse_content_range("bytes */200"), None);
+        assert_eq!(parse_content_range("bytes 9-0/200"), None);
+        assert_eq!(parse_content_range("items 0-9/10"), None);
+    }
+
+    #[test]
+    fn weak_etags_are_not_validators() {
+        let mut h = HeaderMap::new();
+        h.insert(ETAG, "W/\"abc\"".parse().unwrap());
+        assert_eq!(validator(&h), None);
+        h.insert(
+            LAST_MODIFIED,
+            "Tue, 14 Nov 2023 22:13:20 GMT".parse().unwrap(),
+        );
+        assert_eq!(validator(&h).unwrap(), "Tue, 14 Nov 2023 22:13:20 GMT");
+        h.insert(ETAG, "\"abc\"".parse().unwrap());
+        assert_eq!(validator(&h).unwrap(), "\"abc\"");
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for u in [
+            "http://localhost:1/",
+            "http://127.0.0.1/",
+            "http://127.1.2.3/",
+            "http://[::1]/",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://example.com/",
+            "http://10.0.0.1/",
+            "http://localhost.example/",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
     }
 
     #[test]
