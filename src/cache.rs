@@ -41,6 +41,12 @@ pub struct IndexEntry {
     pub size: u64,
 }
 
+/// A binary kept unpacked in the cache, verified against its recorded hash.
+pub struct CachedBin {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
 /// One line of `cache list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
@@ -179,6 +185,80 @@ impl Cache {
         Ok(Some(path))
     }
 
+    fn unpacked_dir(&self, archive_sha256: &str) -> PathBuf {
+        self.root.join("unpacked").join(archive_sha256)
+    }
+
+    /// The binary `bin_name` once unpacked from the archive `archive_sha256`, if the cache
+    /// keeps it and it still hashes to what was recorded. A damaged copy is removed and
+    /// reported through `on_damage`. Warm installs place this instead of unpacking again.
+    pub fn unpacked(
+        &self,
+        archive_sha256: &str,
+        bin_name: &str,
+        on_damage: &dyn Fn(&str),
+    ) -> Result<Option<CachedBin>, FsError> {
+        let dir = self.unpacked_dir(archive_sha256);
+        let path = dir.join(bin_name);
+        let recorded = match fs::read_to_string(dir.join(format!("{bin_name}.sha256"))) {
+            Ok(text) => verify::parse_sha256(text.trim()),
+            Err(_) => None,
+        };
+        let Some(recorded) = recorded else {
+            return Ok(None);
+        };
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            remove_any(&dir)?;
+            return Ok(None);
+        }
+        let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
+        if actual != recorded {
+            on_damage(&format!(
+                "cached `{}` is damaged (hashes to {actual}); removing it",
+                path.display()
+            ));
+            remove_any(&dir)?;
+            return Ok(None);
+        }
+        // Using the unpacked copy is a use of its archive, for `prune --older-than`.
+        touch(&self.blob_path(archive_sha256));
+        Ok(Some(CachedBin {
+            path,
+            sha256: recorded,
+        }))
+    }
+
+    /// Keeps a verified binary, unpacked from the archive `archive_sha256`, for warm installs:
+    /// a hard link to `src` where the filesystem allows, a copy otherwise, renamed into place
+    /// after its recorded hash.
+    pub fn keep_unpacked(
+        &self,
+        archive_sha256: &str,
+        bin_name: &str,
+        src: &Path,
+        bin_sha256: &str,
+    ) -> Result<(), FsError> {
+        let dir = self.unpacked_dir(archive_sha256);
+        fs::create_dir_all(&dir).fs("create the cache directory", &dir)?;
+        let tmp = self.root.join("tmp");
+        let staged = tempfile::Builder::new()
+            .prefix("unpacked-")
+            .tempdir_in(&tmp)
+            .fs("create a temporary directory in", &tmp)?;
+        let staged_bin = staged.path().join(bin_name);
+        if fs::hard_link(src, &staged_bin).is_err() {
+            fs::copy(src, &staged_bin).fs("copy to", &staged_bin)?;
+        }
+        write_atomic(
+            &tmp,
+            &dir.join(format!("{bin_name}.sha256")),
+            format!("{bin_sha256}\n").as_bytes(),
+        )?;
+        let dest = dir.join(bin_name);
+        fs::rename(&staged_bin, &dest).fs("store", &dest)?;
+        Ok(())
+    }
+
     /// A new, uniquely named partial file under `tmp/` for the artifact `sha256`. It is deleted
     /// on drop unless stored; a killed process leaves it behind, and `prune` removes it once
     /// nobody holds the artifact's lock. Partial files are never read as blobs.
@@ -289,6 +369,35 @@ impl Cache {
                 damaged.push((path, format!("hashes to {actual}")));
             }
         }
+        // Unpacked copies: each binary against the hash recorded beside it.
+        let unpacked = self.root.join("unpacked");
+        let mut records: Vec<PathBuf> = fs::read_dir(&unpacked)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|dir| fs::read_dir(dir.path()).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sha256"))
+            .collect();
+        records.sort();
+        for record in records {
+            let bin = record.with_extension("");
+            let recorded = fs::read_to_string(&record)
+                .ok()
+                .and_then(|t| verify::parse_sha256(t.trim()));
+            let Some(recorded) = recorded else {
+                damaged.push((record, "not a sha256 record".into()));
+                continue;
+            };
+            if !fs::symlink_metadata(&bin).is_ok_and(|m| m.file_type().is_file()) {
+                damaged.push((bin, "not a regular file".into()));
+                continue;
+            }
+            let (actual, _) = verify::hash_file(&bin).fs("read", &bin)?;
+            if actual != recorded {
+                damaged.push((bin, format!("hashes to {actual}, recorded {recorded}")));
+            }
+        }
         Ok(damaged)
     }
 
@@ -332,6 +441,21 @@ impl Cache {
                 remove_any(&path)?;
                 removed += 1;
                 freed += meta.len();
+            }
+        }
+        // Unpacked copies live as long as their archive (a warm install touches the archive).
+        if let Ok(entries) = fs::read_dir(self.root.join("unpacked")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if verify::parse_sha256(&name).as_deref() != Some(name.as_str()) {
+                    continue;
+                }
+                let Some(_held) = self.try_lock(&name) else {
+                    continue;
+                };
+                if !self.blob_path(&name).exists() {
+                    remove_any(&entry.path())?;
+                }
             }
         }
         for entry in self.entries() {

@@ -7,11 +7,14 @@
 //! its hash matches. The returned [`Obtained`] keeps holding the lock, so a concurrent
 //! `cache prune` cannot remove the blob while the caller unpacks it.
 
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::cache::{Cache, Held, IndexEntry};
 use crate::error::{Error, IoContext};
-use crate::http::{Http, HttpError, redact};
+use crate::http::{Http, HttpError, Sink, redact};
 use crate::report::Reporter;
 use crate::resolve::{Artifact, mirrored};
 use crate::verify::VerifyError;
@@ -25,12 +28,123 @@ pub struct Obtained {
     _held: Held,
 }
 
+/// A copy of a download's bytes for a consumer that works while the download runs (the
+/// extractor, so that a cold install reads the bytes once). The copy is only good if the tap
+/// saw every byte of one uninterrupted answer: [`Tap::whole`] says so after the download.
+pub struct Tap {
+    tx: Option<SyncSender<Vec<u8>>>,
+    whole: bool,
+}
+
+impl Tap {
+    /// A tap and the reader for the other side (which sees EOF once the tap is dropped).
+    pub fn new() -> (Tap, TapReader) {
+        // 64 chunks of at most 256 KiB: memory stays bounded whatever the archive's size.
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        (
+            Tap {
+                tx: Some(tx),
+                whole: false,
+            },
+            TapReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+            },
+        )
+    }
+
+    /// Whether the other side got the complete download, in order, with no restart.
+    pub fn whole(&self) -> bool {
+        self.whole
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        if let Some(tx) = &self.tx
+            && tx.send(bytes.to_vec()).is_err()
+        {
+            // The consumer stopped (it failed); the download goes on without it.
+            self.tx = None;
+        }
+    }
+}
+
+/// The reading end of a [`Tap`].
+pub struct TapReader {
+    rx: Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for TapReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The partial file, plus the tap when there is one.
+struct Tee<'a> {
+    file: &'a mut File,
+    tap: Option<&'a mut Tap>,
+}
+
+impl Sink for Tee<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.send(bytes);
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self) -> io::Result<()> {
+        Sink::restart(self.file)?;
+        if let Some(tap) = self.tap.take() {
+            // What the consumer got so far is void: cut it off; the caller reads the blob.
+            tap.tx = None;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.whole = tap.tx.is_some();
+        }
+        self.file.flush()
+    }
+}
+
+/// [`obtain_with`] without a tap.
 pub fn obtain(
     cache: &Cache,
     http: &Http,
     art: &Artifact,
     mirror: &str,
     reporter: &dyn Reporter,
+) -> Result<Obtained, Error> {
+    obtain_with(cache, http, art, mirror, reporter, None)
+}
+
+/// A verified blob for `art`; on a download, `tap` (if any) sees the bytes as they arrive.
+pub fn obtain_with(
+    cache: &Cache,
+    http: &Http,
+    art: &Artifact,
+    mirror: &str,
+    reporter: &dyn Reporter,
+    tap: Option<&mut Tap>,
 ) -> Result<Obtained, Error> {
     let sha256 = art
         .sha256
@@ -42,7 +156,7 @@ pub fn obtain(
         Some(path) => (path, true, shared),
         None => {
             drop(shared);
-            download(cache, http, art, mirror, &sha256, reporter)?
+            download(cache, http, art, mirror, &sha256, reporter, tap)?
         }
     };
     let size = std::fs::metadata(&path).fs("read", &path)?.len();
@@ -86,6 +200,7 @@ fn download(
     mirror: &str,
     sha256: &str,
     reporter: &dyn Reporter,
+    tap: Option<&mut Tap>,
 ) -> Result<(PathBuf, bool, Held), Error> {
     let url = mirrored(&art.url, mirror);
     let offline = || Error::Offline {
@@ -101,8 +216,12 @@ fn download(
     reporter.verbose(&format!("downloading `{}`", redact(&url)));
     let mut partial = cache.partial(sha256)?;
     let partial_path = partial.path().to_path_buf();
+    let mut tee = Tee {
+        file: partial.as_file_mut(),
+        tap,
+    };
     let (computed, _) = http
-        .download_verified(&url, partial.as_file_mut(), &partial_path, Some(sha256))
+        .download(&url, &mut tee, &partial_path, Some(sha256))
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline(),
             other => other.into(),

@@ -276,6 +276,30 @@ pub fn token_for<'t>(token: Option<&'t str>, url: &Url) -> Option<&'t str> {
     (github && url.scheme() == "https" && url.port().is_none_or(|p| p == 443)).then_some(token)
 }
 
+/// Where a download's bytes go, in order. `restart` means the bytes so far are void (the
+/// server started over): forget them. `finish` is called once after the last byte.
+pub trait Sink {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn restart(&mut self) -> io::Result<()>;
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
+    }
+
+    fn restart(&mut self) -> io::Result<()> {
+        self.set_len(0)?;
+        self.rewind()?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
 /// Proxy settings as read from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct ProxyConfig {
@@ -458,25 +482,16 @@ impl<'r> Http<'r> {
     }
 
     /// [`Http::download_verified`] without an expected hash.
-    pub fn download(
-        &self,
-        url: &str,
-        file: &mut File,
-        path: &Path,
-    ) -> Result<(String, u64), HttpError> {
-        self.download_verified(url, file, path, None)
-    }
-
-    /// Streams `url` into `file` (positioned at 0, empty), hashing as it goes, and returns
+    /// Streams `url` into `sink` (empty at first), hashing as it goes, and returns
     /// `(sha256, length)`. A dropped connection resumes with `Range` when the server allows;
     /// each retry starts where the bytes stopped, and the hash covers every byte. When
     /// `expected` is given and a download pieced together from several answers does not hash
     /// to it, the file is fetched again from byte 0 (as one more retry). The caller still
     /// compares the returned hash: a single answer with the wrong bytes is not retried.
-    pub fn download_verified(
+    pub fn download(
         &self,
         url: &str,
-        file: &mut File,
+        sink: &mut dyn Sink,
         path: &Path,
         expected: Option<&str>,
     ) -> Result<(String, u64), HttpError> {
@@ -487,23 +502,21 @@ impl<'r> Http<'r> {
             source,
         };
         if parsed.scheme() == "file" {
-            return copy_file(&parsed, url, file, write_err);
+            return copy_file(&parsed, url, sink, write_err);
         }
 
         let mut state = Progress::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut started = false;
-        let restart = |state: &mut Progress, file: &mut File| -> Result<(), HttpError> {
+        let restart = |state: &mut Progress, sink: &mut dyn Sink| -> Result<(), HttpError> {
             *state = Progress::new();
-            file.set_len(0).map_err(write_err)?;
-            file.rewind().map_err(write_err)?;
-            Ok(())
+            sink.restart().map_err(write_err)
         };
         let result = self.with_retries(|| {
             let resume = (state.have > 0).then(|| (state.have, state.validator.clone()));
             let mut resp = match self.send(&parsed, resume.as_ref(), true) {
                 Err(HttpError::Status { status: 416, .. }) if resume.is_some() => {
-                    restart(&mut state, file)?;
+                    restart(&mut state, sink)?;
                     return Err(HttpError::Restart {
                         url: redact(url),
                         reason: "the server refused the range (HTTP 416)".into(),
@@ -516,14 +529,14 @@ impl<'r> Http<'r> {
                     state.spliced = true;
                 } else if resp.status() == StatusCode::PARTIAL_CONTENT {
                     // Other bytes than asked for, or of another total size: useless.
-                    restart(&mut state, file)?;
+                    restart(&mut state, sink)?;
                     return Err(HttpError::Restart {
                         url: redact(url),
                         reason: "the server answered another range than asked for".into(),
                     });
                 } else {
                     // A 200: the whole file again; start over with this answer.
-                    restart(&mut state, file)?;
+                    restart(&mut state, sink)?;
                 }
             }
             if state.have == 0 {
@@ -542,7 +555,7 @@ impl<'r> Http<'r> {
                     Err(e) => return Err(self.body_error(url, e)),
                 };
                 state.hasher.update(&buf[..n]);
-                file.write_all(&buf[..n]).map_err(write_err)?;
+                sink.write(&buf[..n]).map_err(write_err)?;
                 state.have += n as u64;
                 self.reporter.download_progress(state.have);
             }
@@ -551,7 +564,7 @@ impl<'r> Http<'r> {
             {
                 let computed = crate::verify::hex(state.hasher.clone());
                 if !computed.eq_ignore_ascii_case(expected) {
-                    restart(&mut state, file)?;
+                    restart(&mut state, sink)?;
                     return Err(HttpError::Restart {
                         url: redact(url),
                         reason: format!(
@@ -566,7 +579,7 @@ impl<'r> Http<'r> {
             self.reporter.download_end();
         }
         result?;
-        file.flush().map_err(write_err)?;
+        sink.finish().map_err(write_err)?;
         Ok((crate::verify::hex(state.hasher), state.have))
     }
 
@@ -851,7 +864,7 @@ fn read_file(url: &Url, max: u64) -> Result<Vec<u8>, HttpError> {
 fn copy_file(
     parsed: &Url,
     url: &str,
-    file: &mut File,
+    sink: &mut dyn Sink,
     write_err: impl Fn(io::Error) -> HttpError,
 ) -> Result<(String, u64), HttpError> {
     let src = file_path(parsed)?;
@@ -865,10 +878,10 @@ fn copy_file(
             break;
         }
         hasher.update(&buf[..n]);
-        file.write_all(&buf[..n]).map_err(&write_err)?;
+        sink.write(&buf[..n]).map_err(&write_err)?;
         len += n as u64;
     }
-    file.flush().map_err(&write_err)?;
+    sink.finish().map_err(&write_err)?;
     Ok((crate::verify::hex(hasher), len))
 }
 

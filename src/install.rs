@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tempfile::TempDir;
 
 use crate::error::{Error, FsError, IoContext};
 use crate::extract::{self, Limits};
@@ -40,6 +41,16 @@ pub struct Installed {
     pub bin: String,
     /// The binary's own hash, to notice it was replaced or damaged.
     pub bin_sha256: String,
+}
+
+/// What is being placed: the receipt's record of one tool.
+pub struct Placement<'a> {
+    pub tool: &'a str,
+    pub version: &'a str,
+    pub target: &'a str,
+    /// The archive's hash.
+    pub sha256: &'a str,
+    pub bin_name: &'a str,
 }
 
 /// An exclusive hold on a bin dir.
@@ -141,67 +152,110 @@ impl BinDir {
         is_file && verify::hash_file(&bin).is_ok_and(|(h, _)| h == installed.bin_sha256)
     }
 
-    /// Unpacks `blob` (re-hashing it on the way), checks it is the archive `sha256` names, and
-    /// renames its `bin_name` into the bin dir. Nothing becomes visible unless every check
-    /// passed.
-    #[allow(clippy::too_many_arguments)]
-    pub fn install(
+    /// A new temporary directory beside the bin dir (same filesystem, so the final rename is
+    /// atomic). It is removed on drop, and by the next install if this process is killed.
+    pub fn staging(&self) -> Result<TempDir, FsError> {
+        let parent = self.path.parent().unwrap_or(&self.path);
+        tempfile::Builder::new()
+            .prefix(TMP_PREFIX)
+            .tempdir_in(parent)
+            .fs("create a temporary directory in", parent)
+    }
+
+    /// Unpacks `blob` into `staging`, hashing it on the way, and fails unless it is the archive
+    /// `sha256` names: the cache is re-checked on every use at no extra pass.
+    pub fn unpack_blob(
         &self,
-        tool: &str,
-        version: &str,
-        target: &str,
+        staging: &Path,
         blob: &Path,
         url: &str,
         sha256: &str,
-        bin_name: &str,
         limits: &Limits,
-    ) -> Result<PathBuf, Error> {
-        let parent = self.path.parent().unwrap_or(&self.path);
-        let tmp = tempfile::Builder::new()
-            .prefix(TMP_PREFIX)
-            .tempdir_in(parent)
-            .fs("create a temporary directory in", parent)?;
+    ) -> Result<(), Error> {
         let file = File::open(blob).fs("read", blob)?;
         let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
-        extract::unpack_tar_gz(&mut reader, tmp.path(), limits)?;
+        extract::unpack_tar_gz(&mut reader, staging, limits)?;
         let (actual, _) = reader.finish().fs("read", blob)?;
         verify::check(url, sha256, &actual)?;
+        Ok(())
+    }
 
-        let unpacked = tmp.path().join(bin_name);
+    /// Renames `staging/<bin>` into the bin dir and records it. `bin_sha256` is the binary's
+    /// hash when the caller already knows it. Returns the installed path and its hash.
+    pub fn place(
+        &self,
+        staging: TempDir,
+        what: &Placement,
+        bin_sha256: Option<&str>,
+    ) -> Result<(PathBuf, String), Error> {
+        let unpacked = staging.path().join(what.bin_name);
         match fs::symlink_metadata(&unpacked) {
             Ok(m) if m.is_file() => {}
             Ok(_) => {
                 return Err(Error::BinaryMissing {
-                    name: bin_name.to_string(),
+                    name: what.bin_name.to_string(),
                     reason: "is not a regular file".into(),
                 });
             }
             Err(_) => {
                 return Err(Error::BinaryMissing {
-                    name: bin_name.to_string(),
+                    name: what.bin_name.to_string(),
                     reason: "is not at the archive's root".into(),
                 });
             }
         }
         fs::set_permissions(&unpacked, fs::Permissions::from_mode(0o755))
             .fs("set permissions on", &unpacked)?;
-        let (bin_sha256, _) = verify::hash_file(&unpacked).fs("read", &unpacked)?;
-        let dest = self.path.join(bin_name);
+        let bin_sha256 = match bin_sha256 {
+            Some(known) => known.to_string(),
+            None => verify::hash_file(&unpacked).fs("read", &unpacked)?.0,
+        };
+        let dest = self.path.join(what.bin_name);
         fs::rename(&unpacked, &dest).fs("move the binary to", &dest)?;
 
         let mut receipt = self.receipt();
         receipt.tools.insert(
-            tool.to_string(),
+            what.tool.to_string(),
             Installed {
-                version: version.to_string(),
-                target: target.to_string(),
-                sha256: sha256.to_string(),
-                bin: bin_name.to_string(),
-                bin_sha256,
+                version: what.version.to_string(),
+                target: what.target.to_string(),
+                sha256: what.sha256.to_string(),
+                bin: what.bin_name.to_string(),
+                bin_sha256: bin_sha256.clone(),
             },
         );
         self.write_receipt(&receipt)?;
-        Ok(dest)
+        Ok((dest, bin_sha256))
+    }
+
+    /// Places an already verified binary (the cache's unpacked copy): a hard link where the
+    /// filesystem allows (nothing copied), a copy otherwise, then the same atomic rename.
+    pub fn place_verified(
+        &self,
+        src: &Path,
+        bin_sha256: &str,
+        what: &Placement,
+    ) -> Result<PathBuf, Error> {
+        let staging = self.staging()?;
+        let staged = staging.path().join(what.bin_name);
+        if fs::hard_link(src, &staged).is_err() {
+            fs::copy(src, &staged).fs("copy to", &staged)?;
+        }
+        Ok(self.place(staging, what, Some(bin_sha256))?.0)
+    }
+
+    /// Unpacks a verified archive and places its binary; see [`BinDir::unpack_blob`] and
+    /// [`BinDir::place`].
+    pub fn install(
+        &self,
+        blob: &Path,
+        url: &str,
+        what: &Placement,
+        limits: &Limits,
+    ) -> Result<(PathBuf, String), Error> {
+        let staging = self.staging()?;
+        self.unpack_blob(staging.path(), blob, url, what.sha256, limits)?;
+        self.place(staging, what, None)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and

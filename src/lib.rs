@@ -36,10 +36,10 @@ use crate::cli::{CacheAction, Cli, Command};
 use crate::context::Context;
 use crate::error::{FsError, IoContext, UsageError};
 use crate::http::Http;
-use crate::install::BinDir;
+use crate::install::{BinDir, Placement};
 use crate::lockfile::{LockFile, LockedArtifact, LockedTool};
 use crate::report::Reporter;
-use crate::resolve::{Resolver, Spec, Wanted};
+use crate::resolve::{Artifact, Resolver, Spec, Wanted};
 use crate::settings::Settings;
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
@@ -208,24 +208,8 @@ impl App<'_> {
                 receipts.push((art, bin_path, "installed", false));
                 continue;
             }
-            let got = fetch::obtain(
-                &self.cache,
-                &self.http,
-                art,
-                &self.settings.mirror,
-                self.reporter,
-            )?;
-            bin.install(
-                art.tool.name(),
-                &art.version.to_string(),
-                art.target.name(),
-                &got.path,
-                &art.url,
-                &got.sha256,
-                &art.bin_name(),
-                &self.settings.limits,
-            )?;
-            receipts.push((art, bin_path, if got.hit { "hit" } else { "miss" }, true));
+            let cache = self.place(&bin, art, &sha)?;
+            receipts.push((art, bin_path, cache, true));
         }
         let env_change = match &self.settings.env_file {
             Some(env) => Some(envfile::ensure(env, &bin_dir)?),
@@ -278,6 +262,75 @@ impl App<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// Puts the artifact's binary into the bin dir by the cheapest safe way, and says whether
+    /// the cache had it: the cache's verified unpacked copy (no unpacking at all); else the
+    /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
+    fn place(&self, bin: &BinDir, art: &Artifact, sha: &str) -> Result<&'static str> {
+        let bin_name = art.bin_name();
+        let version = art.version.to_string();
+        let what = Placement {
+            tool: art.tool.name(),
+            version: &version,
+            target: art.target.name(),
+            sha256: sha,
+            bin_name: &bin_name,
+        };
+        let warn = |m: &str| self.reporter.warn(m);
+        self.cache.ensure_layout()?;
+        {
+            // Shared: `prune` leaves the copy alone while we link it.
+            let _held = self.cache.lock_shared(sha)?;
+            if let Some(cached) = self.cache.unpacked(sha, &bin_name, &warn)? {
+                bin.place_verified(&cached.path, &cached.sha256, &what)?;
+                return Ok("hit");
+            }
+        }
+
+        let limits = &self.settings.limits;
+        let staging = bin.staging()?;
+        let dest = staging.path();
+        // The extractor reads the download as it arrives. It trusts nothing: it writes only
+        // into `staging`, and what it wrote is used only if the whole download verified.
+        let (got, streamed) = std::thread::scope(|scope| {
+            let (mut tap, reader) = fetch::Tap::new();
+            let unpacker = scope.spawn(move || extract::unpack_tar_gz(reader, dest, limits));
+            let got = fetch::obtain_with(
+                &self.cache,
+                &self.http,
+                art,
+                &self.settings.mirror,
+                self.reporter,
+                Some(&mut tap),
+            );
+            let whole = tap.whole();
+            drop(tap);
+            let unpacked = unpacker.join().is_ok_and(|r| r.is_ok());
+            (got, whole && unpacked)
+        });
+        let got = got?;
+        let staging = if streamed {
+            staging
+        } else {
+            // A cache hit, a download that restarted, or an archive the extractor refused:
+            // unpack the verified blob (re-hashing it on the way) for the definitive answer.
+            drop(staging);
+            let staging = bin.staging()?;
+            bin.unpack_blob(staging.path(), &got.path, &art.url, &got.sha256, limits)?;
+            staging
+        };
+        let (installed, bin_sha) = bin.place(staging, &what, None)?;
+        if let Err(e) = self
+            .cache
+            .keep_unpacked(&got.sha256, &bin_name, &installed, &bin_sha)
+        {
+            self.reporter.warn(&format!(
+                "cannot keep an unpacked copy in the cache: {}",
+                report::chain(&e)
+            ));
+        }
+        Ok(if got.hit { "hit" } else { "miss" })
     }
 
     fn fetch(&self, given: &[String], targets: &[String], out: &mut dyn Write) -> Result<()> {

@@ -450,6 +450,8 @@ fn a_flipped_byte_in_a_cached_blob_is_detected() {
         bytes[len / 2] ^= 0x01;
         std::fs::write(&p, bytes).unwrap();
     };
+    // Only the archive is left to install from: the unpacked copy is tested below.
+    std::fs::remove_dir_all(warm.cache.join("unpacked")).unwrap();
     flip(&warm.cache);
 
     // `cache verify` names the damaged blob and exits 5 (and leaves it for inspection).
@@ -483,6 +485,7 @@ fn a_flipped_byte_in_a_cached_blob_is_detected() {
 
     // Online, the damage is reported and the archive fetched again.
     assert_success(&warm.run(&["fetch", "platform@5.10.8", "--mirror", &server.url()]));
+    let _ = std::fs::remove_dir_all(warm.cache.join("unpacked"));
     flip(&warm.cache);
     let fresh = Sandbox::new();
     let out = common::run(
@@ -504,4 +507,71 @@ fn a_flipped_byte_in_a_cached_blob_is_detected() {
         std::fs::read(warm.bin_dir().join("platform")).unwrap()
     );
     assert_success(&warm.run(&["cache", "verify"]));
+}
+
+#[test]
+fn a_damaged_unpacked_copy_is_detected_and_never_placed() {
+    let rel = big_release("5.10.8", 64 << 10);
+    let (_, sha, _) = archive_of(&rel);
+    let server = TestServer::start();
+    fixtures::mount_release(&server, &rel);
+    let first = Sandbox::new();
+    assert_success(&first.run(&["install", "platform@5.10.8", "--mirror", &server.url()]));
+    let good = std::fs::read(first.bin_dir().join("platform")).unwrap();
+    let copy = first.cache.join("unpacked").join(&sha).join("platform");
+    assert_eq!(std::fs::read(&copy).unwrap(), good, "the cache keeps the unpacked binary");
+
+    // Damage the copy through a new file (a hard link would damage the installed one too).
+    let mut bytes = good.clone();
+    bytes[0] ^= 0x01;
+    std::fs::remove_file(&copy).unwrap();
+    std::fs::write(&copy, &bytes).unwrap();
+    let out = first.run(&["cache", "verify"]);
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("unpacked"), "{}", stderr(&out));
+
+    // A warm, offline install elsewhere refuses the copy and unpacks the verified archive.
+    let second = Sandbox::new();
+    let out = common::run(
+        second
+            .cmd()
+            .args(["install", "platform@5.10.8", "--offline"])
+            .env("HOOKSTRAP_CACHE_DIR", &first.cache),
+    );
+    assert_success(&out);
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(second.bin_dir().join("platform")).unwrap(), good);
+    assert_success(&first.run(&["cache", "verify"]));
+}
+
+#[test]
+fn a_warm_install_places_the_unpacked_copy_without_the_network() {
+    let rel = big_release("5.10.8", 64 << 10);
+    let (path, _, _) = archive_of(&rel);
+    let server = TestServer::start();
+    fixtures::mount_release(&server, &rel);
+    let first = Sandbox::new();
+    let out = common::run(
+        first
+            .cmd()
+            .args(["install", "platform@5.10.8", "--json", "--mirror", &server.url()]),
+    );
+    assert_success(&out);
+    assert!(stdout(&out).contains("\"cache\":\"miss\""), "{}", stdout(&out));
+    let before = server.total();
+    let second = Sandbox::new();
+    let out = common::run(
+        second
+            .cmd()
+            .args(["install", "platform@5.10.8", "--json", "--mirror", &server.url()])
+            .env("HOOKSTRAP_CACHE_DIR", &first.cache),
+    );
+    assert_success(&out);
+    assert!(stdout(&out).contains("\"cache\":\"hit\""), "{}", stdout(&out));
+    assert_eq!(server.total(), before, "a pinned warm install asks nothing");
+    assert_eq!(server.count(&path), 1);
+    assert_eq!(
+        std::fs::read(second.bin_dir().join("platform")).unwrap(),
+        std::fs::read(first.bin_dir().join("platform")).unwrap()
+    );
 }
