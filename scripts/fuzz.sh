@@ -8,9 +8,9 @@
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each target starts
 # from the seeds in fuzz/seeds/TARGET plus what earlier runs kept in fuzz/corpus/TARGET; a crash
 # lands in fuzz/artifacts/TARGET/ and makes this script exit 1. Reproduce one with
-# `cd fuzz && cargo +nightly fuzz run TARGET artifacts/TARGET/crash-…`, then turn it into a
-# unit test in the module it hit. The last lines print, per target: seconds run, executions, and
-# the number of findings.
+# `cd fuzz && cargo +nightly fuzz run -O TARGET artifacts/TARGET/crash-…`, then turn it into a
+# unit test in the module it hit. Full logs go to fuzz/logs/TARGET.log. The last lines print, per
+# target: seconds fuzzed and executions (libFuzzer's final stats), and the number of findings.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -32,10 +32,9 @@ cargo +nightly fuzz build -O
 summary=()
 failed=0
 for target in "${targets[@]}"; do
-  mkdir -p "corpus/$target" "seeds/$target" "artifacts/$target"
-  log="artifacts/$target/last-run.log"
-  before=$(find "artifacts/$target" -type f ! -name '*.log' | wc -l)
-  start=$(date +%s)
+  mkdir -p "corpus/$target" "seeds/$target" "artifacts/$target" logs
+  log="logs/$target.log"
+  before=$(find "artifacts/$target" -type f | wc -l)
   extra=()
   [ "$target" = extract ] && extra=(-max_len=16384)
   echo "fuzz.sh: $target for ${seconds}s (log: fuzz/$log)" >&2
@@ -43,15 +42,15 @@ for target in "${targets[@]}"; do
   cargo +nightly fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${extra[@]}" \
     >"$log" 2>&1 || status=$?
-  elapsed=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  after=$(find "artifacts/$target" -type f ! -name '*.log' | wc -l)
+  secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
+  after=$(find "artifacts/$target" -type f | wc -l)
   findings=$(( after - before ))
   if [ "$status" -ne 0 ] || [ "$findings" -gt 0 ]; then
     failed=1
-    tail -n 40 "$log" >&2
+    grep -E 'panicked at|^(assertion|  left|  right)|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" | head -n 20 >&2 || true
   fi
-  summary+=("$target: ${elapsed}s, ${execs:-?} executions, $findings finding(s), exit $status")
+  summary+=("$target: ${secs:-?}s, ${execs:-?} executions, $findings finding(s), exit $status")
 done
 
 printf '%s\n' "${summary[@]}"

@@ -67,9 +67,9 @@ pub fn parse_sha256(text: &str) -> Option<String> {
 }
 
 /// `checksums.txt` as GoReleaser (and `sha256sum`) write it: `<hex>  <name>` per line, the
-/// name optionally prefixed by `*` (binary mode) or `./`; CRLF, upper-case hex and blank lines
-/// are accepted. Lines that are not checksum lines (comments, junk) are ignored, but a name
-/// listed twice with different hashes poisons that name.
+/// name optionally prefixed by `*` (binary mode) or `./`; CRLF, upper-case hex, blank lines and
+/// a leading byte-order mark are accepted. Lines that are not checksum lines (comments, junk)
+/// are ignored, but a name listed twice with different hashes poisons that name.
 #[derive(Debug, Default)]
 pub struct Checksums {
     entries: BTreeMap<String, Option<String>>,
@@ -78,6 +78,8 @@ pub struct Checksums {
 impl Checksums {
     pub fn parse(text: &str, url: &str) -> Result<Checksums, VerifyError> {
         let mut entries: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // A byte-order mark (a file saved on Windows) would hide the first line's hash.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.split('\n').enumerate() {
             if line.len() > MAX_LINE {
                 return Err(VerifyError::Malformed {
@@ -220,6 +222,13 @@ mod tests {
         let c = parse(&format!(
             "\r\n{upper} *one.tar.gz\r\n\n{B}  ./two.tar.gz\r\n\n"
         ));
+        assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
+        assert_eq!(c.get("two.tar.gz", "u").unwrap(), B);
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let c = parse(&format!("\u{feff}{A}  one.tar.gz\r\n{B}  two.tar.gz\r\n"));
         assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
         assert_eq!(c.get("two.tar.gz", "u").unwrap(), B);
     }

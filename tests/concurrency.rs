@@ -519,7 +519,11 @@ fn a_damaged_unpacked_copy_is_detected_and_never_placed() {
     assert_success(&first.run(&["install", "platform@5.10.8", "--mirror", &server.url()]));
     let good = std::fs::read(first.bin_dir().join("platform")).unwrap();
     let copy = first.cache.join("unpacked").join(&sha).join("platform");
-    assert_eq!(std::fs::read(&copy).unwrap(), good, "the cache keeps the unpacked binary");
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        good,
+        "the cache keeps the unpacked binary"
+    );
 
     // Damage the copy through a new file (a hard link would damage the installed one too).
     let mut bytes = good.clone();
@@ -540,7 +544,10 @@ fn a_damaged_unpacked_copy_is_detected_and_never_placed() {
     );
     assert_success(&out);
     assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(second.bin_dir().join("platform")).unwrap(), good);
+    assert_eq!(
+        std::fs::read(second.bin_dir().join("platform")).unwrap(),
+        good
+    );
     assert_success(&first.run(&["cache", "verify"]));
 }
 
@@ -551,23 +558,39 @@ fn a_warm_install_places_the_unpacked_copy_without_the_network() {
     let server = TestServer::start();
     fixtures::mount_release(&server, &rel);
     let first = Sandbox::new();
-    let out = common::run(
-        first
-            .cmd()
-            .args(["install", "platform@5.10.8", "--json", "--mirror", &server.url()]),
-    );
+    let out = common::run(first.cmd().args([
+        "install",
+        "platform@5.10.8",
+        "--json",
+        "--mirror",
+        &server.url(),
+    ]));
     assert_success(&out);
-    assert!(stdout(&out).contains("\"cache\":\"miss\""), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\"cache\":\"miss\""),
+        "{}",
+        stdout(&out)
+    );
     let before = server.total();
     let second = Sandbox::new();
     let out = common::run(
         second
             .cmd()
-            .args(["install", "platform@5.10.8", "--json", "--mirror", &server.url()])
+            .args([
+                "install",
+                "platform@5.10.8",
+                "--json",
+                "--mirror",
+                &server.url(),
+            ])
             .env("HOOKSTRAP_CACHE_DIR", &first.cache),
     );
     assert_success(&out);
-    assert!(stdout(&out).contains("\"cache\":\"hit\""), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\"cache\":\"hit\""),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(server.total(), before, "a pinned warm install asks nothing");
     assert_eq!(server.count(&path), 1);
     assert_eq!(

@@ -24,10 +24,9 @@ const PIN: &str = if cfg!(target_arch = "aarch64") {
 
 /// install.sh with this machine's pin set to `sha`, written into the sandbox.
 fn pinned_script(sb: &Sandbox, sha: &str) -> PathBuf {
-    let original = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh"),
-    )
-    .unwrap();
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install.sh"))
+            .unwrap();
     let mut found = false;
     let text: String = original
         .lines()
@@ -80,7 +79,10 @@ impl World {
         dash.env_clear()
             .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .env("TMPDIR", &self.tmpdir)
-            .env("HOOKSTRAP_INSTALL_BASE", format!("{}/base", self.server.url()))
+            .env(
+                "HOOKSTRAP_INSTALL_BASE",
+                format!("{}/base", self.server.url()),
+            )
             .current_dir(&self.sb.app)
             .arg(script)
             .args(args);
@@ -104,7 +106,10 @@ fn installs_hookstrap_then_runs_it_and_leaves_nothing() {
     assert_success(&out);
     let bin = w.sb.bin_dir().join("platform");
     let version = Command::new(&bin).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), "platform CLI 5.10.8");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        "platform CLI 5.10.8"
+    );
     assert!(w.tmp_is_empty(), "install.sh left files in TMPDIR");
     assert_eq!(w.server.count(&format!("/base/{ASSET}")), 1);
 }
@@ -115,7 +120,10 @@ fn piped_into_sh_s_like_the_readme_says() {
     let script = pinned_script(&w.sb, &w.binary_sha);
     let mirror = w.server.url();
     let mut child = w
-        .dash(Path::new("-s"), &["--", "install", "platform@5.10.8", "--mirror", &mirror])
+        .dash(
+            Path::new("-s"),
+            &["--", "install", "platform@5.10.8", "--mirror", &mirror],
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -140,7 +148,10 @@ fn a_wrong_pin_refuses_to_run_anything() {
     assert_exit(&out, 5);
     let err = stderr(&out);
     assert!(err.contains("checksum mismatch"), "{err}");
-    assert!(err.contains(&w.binary_sha), "names the computed hash: {err}");
+    assert!(
+        err.contains(&w.binary_sha),
+        "names the computed hash: {err}"
+    );
     assert!(!w.sb.bin_dir().exists(), "nothing may be installed");
     assert!(w.tmp_is_empty(), "install.sh left files in TMPDIR");
 }
@@ -148,7 +159,8 @@ fn a_wrong_pin_refuses_to_run_anything() {
 #[test]
 fn a_missing_release_is_a_network_error_and_leaves_nothing() {
     let w = world();
-    w.server.route(&format!("/base/{ASSET}"), Behavior::status(404));
+    w.server
+        .route(&format!("/base/{ASSET}"), Behavior::status(404));
     let script = pinned_script(&w.sb, &w.binary_sha);
     let out = w.dash(&script, &["install", "platform"]).output().unwrap();
     assert_exit(&out, 4);
@@ -176,5 +188,8 @@ fn keep_dir_holds_the_verified_binary() {
         .output()
         .unwrap();
     assert_success(&out);
-    assert_eq!(sha256_hex(&std::fs::read(keep.join("hookstrap")).unwrap()), w.binary_sha);
+    assert_eq!(
+        sha256_hex(&std::fs::read(keep.join("hookstrap")).unwrap()),
+        w.binary_sha
+    );
 }

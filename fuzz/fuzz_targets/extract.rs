@@ -31,7 +31,9 @@ fn root() -> &'static Path {
     ROOT.get_or_init(|| {
         let shm = Path::new("/dev/shm");
         let dir = if shm.is_dir() {
-            tempfile::Builder::new().prefix("hookstrap-fuzz-").tempdir_in(shm)
+            tempfile::Builder::new()
+                .prefix("hookstrap-fuzz-")
+                .tempdir_in(shm)
         } else {
             tempfile::Builder::new().prefix("hookstrap-fuzz-").tempdir()
         }
@@ -100,7 +102,10 @@ fn run(name: &str, unpack: impl FnOnce(&Path) -> Result<Unpacked, ExtractError>)
             assert_eq!(bytes as u64, unpacked.bytes);
             for (path, node) in &files {
                 if let Node::File(_) = node {
-                    let mode = fs::metadata(dest.join(path)).expect("metadata").permissions().mode();
+                    let mode = fs::metadata(dest.join(path))
+                        .expect("metadata")
+                        .permissions()
+                        .mode();
                     assert!(matches!(mode & 0o7777, 0o644 | 0o755), "{path:?}: {mode:o}");
                 }
             }
@@ -121,7 +126,9 @@ fn run(name: &str, unpack: impl FnOnce(&Path) -> Result<Unpacked, ExtractError>)
         .map(|e| e.expect("entry").file_name())
         .collect();
     names.sort();
-    assert_eq!(names, [std::ffi::OsString::from(name), "sentinel".into()]);
+    let mut expected = [std::ffi::OsString::from(name), "sentinel".into()];
+    expected.sort();
+    assert_eq!(names, expected);
     assert_eq!(fs::read(root.join("sentinel")).expect("sentinel"), b"keep");
     fs::remove_dir_all(&dest).expect("clean dest");
     outcome
@@ -144,7 +151,9 @@ fn same(a: &Outcome, b: &Outcome) -> bool {
 fuzz_target!(|data: &[u8]| {
     let plain = run("tar", |dest| unpack_tar(data, dest, &LIMITS));
     let compressed = gzip(data);
-    let gz = run("tar.gz", |dest| unpack_tar_gz(&compressed[..], dest, &LIMITS));
+    let gz = run("tar.gz", |dest| {
+        unpack_tar_gz(&compressed[..], dest, &LIMITS)
+    });
     assert!(same(&plain, &gz), "tar: {plain:?}\ntar.gz: {gz:?}");
     let _ = run("raw.gz", |dest| unpack_tar_gz(data, dest, &LIMITS));
 });

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(lock) => {
             for tool in &lock.tools {
                 for art in &tool.artifacts {
-                    assert_eq!(parse_sha256(&art.sha256).as_deref(), Some(art.sha256.as_str()));
+                    assert_eq!(
+                        parse_sha256(&art.sha256).as_deref(),
+                        Some(art.sha256.as_str())
+                    );
                 }
             }
             let rendered = lock.render();
@@ -36,8 +39,14 @@ fuzz_target!(|data: &[u8]| {
         Err(UsageError::BadLock { line, column, .. }) => {
             let lines = text.split('\n').count();
             assert!(line >= 1 && line <= lines, "line {line} of {lines}");
-            let width = text.split('\n').nth(line - 1).map_or(0, |l| l.chars().count());
-            assert!(column >= 1 && column <= width + 1, "column {column} of {width}");
+            let width = text
+                .split('\n')
+                .nth(line - 1)
+                .map_or(0, |l| l.chars().count());
+            assert!(
+                column >= 1 && column <= width + 1,
+                "column {column} of {width}"
+            );
         }
         Err(other) => panic!("unexpected error {other:?}"),
     }
