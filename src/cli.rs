@@ -70,6 +70,9 @@ pub struct Global {
     /// Most entries an archive may hold [env: HOOKSTRAP_MAX_ENTRIES] [default: 10000]
     #[arg(long, global = true, value_name = "N")]
     pub max_entries: Option<u64>,
+    /// Longest entry name an archive may hold, in bytes [env: HOOKSTRAP_MAX_PATH_LEN] [default: 4096]
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_path_len: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

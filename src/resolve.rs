@@ -12,7 +12,7 @@ use crate::catalog::{Repo, Target, Tool, Version};
 use crate::error::{Error, UsageError};
 use crate::http::{Http, HttpError};
 use crate::lockfile::LockFile;
-use crate::verify::Checksums;
+use crate::verify::{Checksums, VerifyError};
 
 pub const GITHUB: &str = "https://github.com";
 const MAX_CHECKSUMS: u64 = 1 << 20;
@@ -246,6 +246,8 @@ impl Resolver<'_> {
                 HttpError::Offline { .. } => Error::Offline {
                     what: format!("{}@{}", art.tool, art.version),
                 },
+                // Real checksum files are a few KiB: a huge one is not a checksums file.
+                HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
                 other => other.into(),
             })?;
         let text = String::from_utf8_lossy(&body);

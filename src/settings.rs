@@ -142,7 +142,10 @@ impl Settings {
                 .max_entries
                 .or(number(ctx, "HOOKSTRAP_MAX_ENTRIES")?)
                 .unwrap_or(defaults.max_entries),
-            ..defaults
+            max_path_len: g
+                .max_path_len
+                .or(number(ctx, "HOOKSTRAP_MAX_PATH_LEN")?)
+                .unwrap_or(defaults.max_path_len),
         };
         let lock_timeout =
             Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));

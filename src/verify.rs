@@ -34,6 +34,8 @@ pub enum VerifyError {
         count: usize,
         first: std::path::PathBuf,
     },
+    #[error("`{url}` is larger than {max} bytes, so it is not a checksums file")]
+    TooLarge { url: String, max: u64 },
     #[error("`{url}` is not a checksums file: line {line} {reason}")]
     Malformed {
         url: String,

@@ -478,6 +478,35 @@ fn overlong_name_is_refused() {
 }
 
 #[test]
+fn path_length_limit_is_set_by_flag_and_variable() {
+    let name = format!("{}/{}/file", "d".repeat(100), "e".repeat(100));
+    let archive = Tar::release(NEW)
+        .long_name(name.as_bytes())
+        .file("placeholder", 0o644, b"x")
+        .finish_gz();
+    let w = World::new();
+    w.refused(
+        archive.clone(),
+        &["--max-path-len", "150"],
+        &[],
+        6,
+        "has a name longer than 150 bytes",
+    );
+    let w = World::new();
+    w.refused(
+        archive.clone(),
+        &[],
+        &[("HOOKSTRAP_MAX_PATH_LEN", "150")],
+        6,
+        "has a name longer than 150 bytes",
+    );
+    // The default (4096) takes it.
+    let w = World::new();
+    w.serve(archive);
+    assert_success(&w.install(NEW, &[]));
+}
+
+#[test]
 fn name_too_long_for_the_filesystem_is_refused() {
     let w = World::new();
     // Under the 4096-byte limit, but one component is over NAME_MAX: an archive fault (6), not
@@ -1185,10 +1214,10 @@ fn huge_checksums_file_is_refused() {
     serve_with_checksums(&w, line.repeat((2 << 20) / line.len()));
     let before = w.snapshot();
     let out = w.install(NEW, &[]);
-    // Refused without reading it all (the exit code is the HTTP layer's, 4, for now).
-    assert!(!out.status.success());
+    // Refused without reading it all, as a verification failure.
+    assert_exit(&out, 5);
     assert!(
-        stderr(&out).contains("checksums.txt` answered more than 1048576 bytes"),
+        stderr(&out).contains("checksums.txt` is larger than 1048576 bytes"),
         "{}",
         stderr(&out)
     );
