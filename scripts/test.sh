@@ -21,3 +21,11 @@ fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked "$@"
+
+# The release binary: static, and self-contained enough to install from inside an empty chroot.
+bash scripts/build-static.sh
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/check-static.sh dist/hookstrap
+else
+  echo "test.sh: NOT RUN: the chroot check of dist/hookstrap needs root (sudo scripts/check-static.sh)" >&2
+fi
