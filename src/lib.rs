@@ -22,6 +22,11 @@ pub mod report;
 pub mod resolve;
 mod settings;
 pub mod verify;
+// Other released tools (issue 7): asset formats, GitHub releases, the manifest, the SPEC grammar.
+pub mod archive;
+pub mod github;
+pub mod manifest;
+pub mod spec;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

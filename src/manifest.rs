@@ -1,0 +1,666 @@
+//! `hookstrap.toml` in the app dir: the tools an app declares, so that `hookstrap install` with
+//! no SPEC installs them all and `hookstrap lock` pins them all for every listed target.
+//!
+//! ```toml
+//! targets = ["linux_amd64", "linux_arm64"]   # for `lock`; optional
+//!
+//! [tools]
+//! platform = "5.10.8"                         # a tool hookstrap knows: a version or "latest"
+//! upsun = "latest"
+//! gh = { github = "cli/cli", version = "v2.63.0", bin = "gh", asset = "gh_*_linux_amd64.tar.gz" }
+//! rg = { github = "BurntSushi/ripgrep", version = "14.1.1" }
+//! foo = { url = "https://example.com/foo-linux-amd64", sha256 = "…", bin = "foo" }
+//! ```
+//!
+//! Every field is checked while parsing; a bad one is reported with its line and column
+//! (exit 2), like the lock file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use toml::Spanned;
+
+use crate::catalog::{Target, Tool, Version};
+use crate::spec::{check_tag, check_url, is_tool_name, parse_repo};
+use crate::verify::parse_sha256;
+
+/// The manifest's file name, in the app dir.
+pub const FILE_NAME: &str = "hookstrap.toml";
+
+/// A parsed, checked manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Manifest {
+    /// Targets `lock` pins (in the order given, without duplicates); empty when not set.
+    pub targets: Vec<Target>,
+    /// Tools, sorted by name.
+    pub tools: Vec<ToolDecl>,
+}
+
+/// One declared tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDecl {
+    /// The key in `[tools]`: `[a-z0-9][a-z0-9._-]*`.
+    pub name: String,
+    pub source: Source,
+    /// A version (`5.10.8`) or a tag (`v2.63.0`), or `latest`; `None` when not given.
+    pub version: Option<String>,
+    /// The command's name, when not the tool's name.
+    pub bin: Option<String>,
+    /// A pattern (`*` wildcards) that picks the GitHub release asset.
+    pub asset: Option<String>,
+    /// The pinned SHA-256 (lower-case hex).
+    pub sha256: Option<String>,
+}
+
+/// Where a tool comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A tool hookstrap knows by name.
+    Cli(Tool),
+    GitHub {
+        owner: String,
+        repo: String,
+    },
+    Url {
+        url: String,
+    },
+}
+
+impl ToolDecl {
+    /// The command installed into the bin dir: `bin`, else the tool's name.
+    pub fn command(&self) -> &str {
+        self.bin.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The same tool as a SPEC (`platform@5.10.8`, `github:cli/cli@v2.63.0`, `url:…`), for
+    /// messages and for [`crate::spec::parse_any_spec`].
+    pub fn spec_text(&self) -> String {
+        let version = self
+            .version
+            .as_deref()
+            .map(|v| format!("@{v}"))
+            .unwrap_or_default();
+        match &self.source {
+            Source::Cli(tool) => format!("{tool}{version}"),
+            Source::GitHub { owner, repo } => format!("github:{owner}/{repo}{version}"),
+            Source::Url { url } => format!("url:{url}"),
+        }
+    }
+}
+
+/// A malformed manifest (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed manifest `{}` at line {line}, column {column}: {message}", path.display())]
+pub struct ManifestError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl ManifestError {
+    pub fn exit_code(&self) -> u8 {
+        crate::error::code::USAGE
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        Some(
+            "a tool is `name = \"VERSION\"` (platform, upsun), \
+             `name = { github = \"OWNER/REPO\", version = \"TAG\" }` or \
+             `name = { url = \"https://…\", sha256 = \"HEX\" }`"
+                .to_owned(),
+        )
+    }
+}
+
+impl From<ManifestError> for crate::Error {
+    fn from(err: ManifestError) -> Self {
+        crate::Error::Usage(crate::error::UsageError::Other(err.to_string()))
+    }
+}
+
+// ---- raw shape, as TOML has it ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    #[serde(default)]
+    targets: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    tools: BTreeMap<Spanned<String>, Spanned<RawTool>>,
+}
+
+enum RawTool {
+    Version(Spanned<String>),
+    Table(RawTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    github: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    version: Option<Spanned<String>>,
+    bin: Option<Spanned<String>>,
+    asset: Option<Spanned<String>>,
+    sha256: Option<Spanned<String>>,
+}
+
+impl<'de> Deserialize<'de> for RawTool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RawToolVisitor;
+        impl<'de> Visitor<'de> for RawToolVisitor {
+            type Value = RawTool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a version string or a table such as { github = \"OWNER/REPO\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTool, E> {
+                // The span is filled in by the caller, which knows the value's.
+                Ok(RawTool::Version(Spanned::new(0..0, v.to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTool, A::Error> {
+                RawTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawTool::Table)
+            }
+        }
+        d.deserialize_any(RawToolVisitor)
+    }
+}
+
+// ---- parsing and checking ----
+
+impl Manifest {
+    /// Reads `<app_dir>/hookstrap.toml`; `None` when there is none.
+    pub fn load(app_dir: &Path) -> Result<Option<Manifest>, crate::Error> {
+        let path = app_dir.join(FILE_NAME);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(crate::error::FsError::io("read the manifest", path, err).into());
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|e| ManifestError {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!("not UTF-8 ({e})"),
+        })?;
+        Ok(Some(Manifest::parse(&text, &path)?))
+    }
+
+    /// Parses and checks a manifest's text; `path` is for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
+        let bad = |span: std::ops::Range<usize>, message: String| {
+            let (line, column) = line_column(text, span.start);
+            ManifestError {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawManifest = toml::from_str(text)
+            .map_err(|e| bad(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+
+        let mut targets = Vec::new();
+        if let Some(list) = raw.targets {
+            if list.get_ref().is_empty() {
+                return Err(bad(list.span(), "`targets` lists no target".to_owned()));
+            }
+            for name in list.into_inner() {
+                let target = Target::parse(name.get_ref()).map_err(|_| {
+                    bad(
+                        name.span(),
+                        format!(
+                            "unknown target `{}` (known: {})",
+                            name.get_ref(),
+                            Target::ALL.map(Target::name).join(", ")
+                        ),
+                    )
+                })?;
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+        }
+
+        let mut tools: Vec<ToolDecl> = Vec::new();
+        let mut commands: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in raw.tools {
+            let name = key.get_ref().clone();
+            if !is_tool_name(&name) {
+                return Err(bad(
+                    key.span(),
+                    format!(
+                        "`{name}` is not a tool name (lower-case letters, digits, `.`, `_`, `-`)"
+                    ),
+                ));
+            }
+            let value_span = value.span();
+            let decl = match value.into_inner() {
+                RawTool::Version(version) => {
+                    let tool = Tool::parse(&name).map_err(|_| {
+                        bad(
+                            key.span(),
+                            format!(
+                                "`{name}` is not a tool hookstrap knows; declare where it comes \
+                                 from: `{name} = {{ github = \"OWNER/REPO\", version = \"TAG\" }}` \
+                                 or `{name} = {{ url = \"https://…\" }}`"
+                            ),
+                        )
+                    })?;
+                    let version = version.into_inner();
+                    check_cli_version(&version).map_err(|m| bad(value_span.clone(), m))?;
+                    ToolDecl {
+                        name: name.clone(),
+                        source: Source::Cli(tool),
+                        version: Some(version),
+                        bin: None,
+                        asset: None,
+                        sha256: None,
+                    }
+                }
+                RawTool::Table(table) => check_table(&name, table, value_span.clone())
+                    .map_err(|(span, message)| bad(span, message))?,
+            };
+            if let Some(other) = commands.insert(decl.command().to_owned(), name.clone()) {
+                return Err(bad(
+                    value_span,
+                    format!(
+                        "`{name}` and `{other}` would both install the command `{}`",
+                        decl.command()
+                    ),
+                ));
+            }
+            tools.push(decl);
+        }
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Manifest { targets, tools })
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolDecl> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+}
+
+type Bad = (std::ops::Range<usize>, String);
+
+fn check_cli_version(version: &str) -> Result<(), String> {
+    if version == "latest" || Version::parse(version).is_some() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{version}` is not a version (like 5.10.8, v5.10.8 or latest)"
+        ))
+    }
+}
+
+fn check_table(name: &str, table: RawTable, span: std::ops::Range<usize>) -> Result<ToolDecl, Bad> {
+    let source = match (&table.github, &table.url) {
+        (Some(_), Some(url)) => {
+            return Err((
+                url.span(),
+                "a tool comes from `github` or from `url`, not both".to_owned(),
+            ));
+        }
+        (Some(github), None) => {
+            let (owner, repo) = parse_repo(github.get_ref()).map_err(|m| (github.span(), m))?;
+            Source::GitHub { owner, repo }
+        }
+        (None, Some(url)) => {
+            check_url(url.get_ref()).map_err(|m| (url.span(), m))?;
+            Source::Url {
+                url: url.get_ref().clone(),
+            }
+        }
+        (None, None) => match Tool::parse(name) {
+            Ok(tool) => Source::Cli(tool),
+            Err(_) => {
+                return Err((
+                    span,
+                    format!("`{name}` needs `github = \"OWNER/REPO\"` or `url = \"https://…\"`"),
+                ));
+            }
+        },
+    };
+
+    if let Some(version) = &table.version {
+        let checked = match source {
+            Source::Cli(_) => check_cli_version(version.get_ref()),
+            _ if version.get_ref() == "latest" => Ok(()),
+            _ => check_tag(version.get_ref()),
+        };
+        checked.map_err(|m| (version.span(), m))?;
+        if matches!(source, Source::Url { .. }) && version.get_ref() == "latest" {
+            return Err((
+                version.span(),
+                "a `url` tool has no `latest`; its version is a label".to_owned(),
+            ));
+        }
+    }
+    if let Some(bin) = &table.bin {
+        if matches!(source, Source::Cli(_)) {
+            return Err((
+                bin.span(),
+                format!("`{name}` is a tool hookstrap knows: its command name is fixed"),
+            ));
+        }
+        check_bin(bin.get_ref()).map_err(|m| (bin.span(), m))?;
+    }
+    if let Some(asset) = &table.asset {
+        if !matches!(source, Source::GitHub { .. }) {
+            return Err((
+                asset.span(),
+                "`asset` picks a GitHub release asset; it needs `github`".to_owned(),
+            ));
+        }
+        check_asset_pattern(asset.get_ref()).map_err(|m| (asset.span(), m))?;
+    }
+    let sha256 = match &table.sha256 {
+        None => None,
+        Some(_) if matches!(source, Source::Cli(_)) => {
+            return Err((
+                span,
+                format!("`{name}` is pinned by `hookstrap lock`, not by `sha256`"),
+            ));
+        }
+        Some(hex) => Some(parse_sha256(hex.get_ref()).ok_or_else(|| {
+            (
+                hex.span(),
+                "sha256 must be 64 hexadecimal digits".to_owned(),
+            )
+        })?),
+    };
+
+    Ok(ToolDecl {
+        name: name.to_owned(),
+        source,
+        version: table.version.map(Spanned::into_inner),
+        bin: table.bin.map(Spanned::into_inner),
+        asset: table.asset.map(Spanned::into_inner),
+        sha256,
+    })
+}
+
+/// A command name: one plain file name of `A-Z a-z 0-9 . _ + -`, not starting with `.` or `-`.
+fn check_bin(bin: &str) -> Result<(), String> {
+    let ok = !bin.is_empty()
+        && bin.len() <= 64
+        && !bin.starts_with(['.', '-'])
+        && bin
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{bin}` is not a command name"))
+    }
+}
+
+/// An asset pattern: a file name with `*` wildcards.
+fn check_asset_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() || pattern.len() > 255 {
+        return Err(
+            "`asset` must be a file name pattern, like `gh_*_linux_amd64.tar.gz`".to_owned(),
+        );
+    }
+    if pattern.contains('/') || pattern.chars().any(char::is_control) {
+        return Err(format!("`{pattern}` is not a file name pattern"));
+    }
+    Ok(())
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(text, Path::new("/app/hookstrap.toml"))
+    }
+
+    fn err(text: &str) -> ManifestError {
+        parse(text).expect_err(text)
+    }
+
+    #[test]
+    fn parses_every_kind_of_tool() {
+        let m = parse(&format!(
+            r#"
+targets = ["linux_amd64", "linux_arm64", "linux_amd64"]
+
+[tools]
+platform = "5.10.8"
+upsun = "latest"
+gh = {{ github = "cli/cli", version = "v2.63.0", bin = "gh", asset = "gh_*_linux_amd64.tar.gz" }}
+ripgrep = {{ github = "BurntSushi/ripgrep", version = "14.1.1", bin = "rg" }}
+foo = {{ url = "https://example.com/foo-linux-amd64", sha256 = "{}", bin = "foo" }}
+
+[tools.jq]
+github = "jqlang/jq"
+"#,
+            SHA.to_ascii_uppercase()
+        ))
+        .unwrap();
+        assert_eq!(m.targets, [Target::LinuxAmd64, Target::LinuxArm64]);
+        let names: Vec<&str> = m.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["foo", "gh", "jq", "platform", "ripgrep", "upsun"]);
+        assert_eq!(
+            m.tool("gh").unwrap(),
+            &ToolDecl {
+                name: "gh".into(),
+                source: Source::GitHub {
+                    owner: "cli".into(),
+                    repo: "cli".into()
+                },
+                version: Some("v2.63.0".into()),
+                bin: Some("gh".into()),
+                asset: Some("gh_*_linux_amd64.tar.gz".into()),
+                sha256: None,
+            }
+        );
+        let foo = m.tool("foo").unwrap();
+        assert_eq!(
+            foo.source,
+            Source::Url {
+                url: "https://example.com/foo-linux-amd64".into()
+            }
+        );
+        assert_eq!(foo.sha256.as_deref(), Some(SHA));
+        let platform = m.tool("platform").unwrap();
+        assert_eq!(platform.source, Source::Cli(Tool::Platform));
+        assert_eq!(platform.version.as_deref(), Some("5.10.8"));
+        assert_eq!(platform.spec_text(), "platform@5.10.8");
+        assert_eq!(m.tool("upsun").unwrap().spec_text(), "upsun@latest");
+        let jq = m.tool("jq").unwrap();
+        assert_eq!(jq.version, None);
+        assert_eq!(jq.spec_text(), "github:jqlang/jq");
+        assert_eq!(jq.command(), "jq");
+        assert_eq!(m.tool("ripgrep").unwrap().command(), "rg");
+        assert_eq!(
+            m.tool("ripgrep").unwrap().spec_text(),
+            "github:BurntSushi/ripgrep@14.1.1"
+        );
+        assert_eq!(foo.spec_text(), "url:https://example.com/foo-linux-amd64");
+        // Every spec text parses back.
+        for tool in &m.tools {
+            crate::spec::parse_any_spec(&tool.spec_text()).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_empty_manifest_is_fine() {
+        assert_eq!(parse("").unwrap(), Manifest::default());
+        assert_eq!(parse("[tools]\n").unwrap(), Manifest::default());
+    }
+
+    #[test]
+    fn cli_tools_take_a_table_too() {
+        let m = parse("[tools]\nplatform = { version = \"v5.10.8\" }\n").unwrap();
+        assert_eq!(m.tools[0].source, Source::Cli(Tool::Platform));
+        assert_eq!(m.tools[0].version.as_deref(), Some("v5.10.8"));
+    }
+
+    #[test]
+    fn errors_point_at_the_line_and_column() {
+        let e = err("[tools]\ngh = { github = \"cli/cli\", bni = \"gh\" }\n");
+        assert_eq!((e.line, e.column), (2, 28), "{e}");
+        assert!(e.message.contains("unknown field `bni`"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.hint().is_some());
+        assert!(
+            e.to_string()
+                .starts_with("malformed manifest `/app/hookstrap.toml` at line 2, column 28: "),
+            "{e}"
+        );
+
+        let e = err("[tools]\ngh = { github = \"cli\" }\n");
+        assert_eq!((e.line, e.column), (2, 17), "{e}");
+        assert!(e.message.contains("not OWNER/REPO"), "{e}");
+
+        let e = err("targets = [\"linux_amd64\", \"linux_386\"]\n");
+        assert_eq!((e.line, e.column), (1, 27), "{e}");
+        assert!(e.message.contains("unknown target `linux_386`"), "{e}");
+
+        let e = err("[tools]\nplatform = \"5.x\"\n");
+        assert_eq!((e.line, e.column), (2, 12), "{e}");
+
+        let e = err("[tools]\ngh = \"2.63.0\"\n");
+        assert_eq!((e.line, e.column), (2, 1), "{e}");
+        assert!(
+            e.message.contains("github = \\\"OWNER/REPO\\\"")
+                || e.message.contains("github = \"OWNER/REPO\""),
+            "{e}"
+        );
+
+        let e = err("[tool]\n");
+        assert_eq!(e.line, 1, "{e}");
+        assert!(e.message.contains("unknown field `tool`"), "{e}");
+
+        let e = err("[tools]\ngh = 3\n");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("a version string or a table"), "{e}");
+
+        let e = err("[tools\n");
+        assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn values_are_checked() {
+        for (text, needle) in [
+            ("Gh = { github = \"cli/cli\" }", "not a tool name"),
+            ("\"-gh\" = { github = \"cli/cli\" }", "not a tool name"),
+            (
+                "gh = { github = \"cli/cli\", url = \"https://x/y\" }",
+                "not both",
+            ),
+            ("gh = { }", "needs `github"),
+            ("gh = { github = \"cli/cli/x\" }", "repository name"),
+            (
+                "gh = { github = \"cli/cli\", version = \"v1 2\" }",
+                "not a release tag",
+            ),
+            (
+                "gh = { github = \"cli/cli\", version = \"\" }",
+                "tag after `@` is empty",
+            ),
+            (
+                "gh = { github = \"cli/cli\", bin = \"../gh\" }",
+                "not a command name",
+            ),
+            (
+                "gh = { github = \"cli/cli\", bin = \"a/b\" }",
+                "not a command name",
+            ),
+            (
+                "gh = { github = \"cli/cli\", asset = \"dir/gh*\" }",
+                "not a file name pattern",
+            ),
+            (
+                "gh = { github = \"cli/cli\", asset = \"\" }",
+                "file name pattern",
+            ),
+            (
+                "gh = { github = \"cli/cli\", sha256 = \"abc\" }",
+                "64 hexadecimal",
+            ),
+            ("foo = { url = \"http://example.com/foo\" }", "plain http"),
+            ("foo = { url = \"ftp://example.com/foo\" }", "https://"),
+            (
+                "foo = { url = \"https://x/foo\", asset = \"*\" }",
+                "needs `github`",
+            ),
+            (
+                "foo = { url = \"https://x/foo\", version = \"latest\" }",
+                "no `latest`",
+            ),
+            (
+                "platform = { version = \"5.10.8\", bin = \"p\" }",
+                "command name is fixed",
+            ),
+            (
+                "platform = { version = \"5.10.8\", asset = \"*\" }",
+                "needs `github`",
+            ),
+            (
+                "platform = { sha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" }",
+                "hookstrap lock",
+            ),
+            ("platform = { version = \"latest-ish\" }", "not a version"),
+            (
+                "a = { github = \"o/a\", bin = \"x\" }\nb = { github = \"o/b\", bin = \"x\" }",
+                "both install the command `x`",
+            ),
+            (
+                "platform = \"5.10.8\"\np = { github = \"o/p\", bin = \"platform\" }",
+                "both install the command `platform`",
+            ),
+        ] {
+            let e = err(&format!("[tools]\n{text}\n"));
+            assert!(e.message.contains(needle), "{text}: {e}");
+            assert!(e.line >= 2, "{text}: {e}");
+        }
+        let e = err("targets = []\n");
+        assert!(e.message.contains("lists no target"), "{e}");
+        // Loopback http is allowed, for local mirrors.
+        parse("[tools]\nfoo = { url = \"http://127.0.0.1:8080/foo\", version = \"1.0\" }\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn load_reads_the_app_dir() {
+        let dir = tempfile::TempDir::new().unwrap();
+        assert_eq!(Manifest::load(dir.path()).unwrap(), None);
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "[tools]\nplatform = \"latest\"\n",
+        )
+        .unwrap();
+        let m = Manifest::load(dir.path()).unwrap().unwrap();
+        assert_eq!(m.tools.len(), 1);
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            b"[tools]\nplatform = \"\xff\"\n",
+        )
+        .unwrap();
+        let e = Manifest::load(dir.path()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        std::fs::write(dir.path().join(FILE_NAME), "[tools]\nx = 1\n").unwrap();
+        assert_eq!(Manifest::load(dir.path()).unwrap_err().exit_code(), 2);
+    }
+}
