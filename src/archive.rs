@@ -152,6 +152,12 @@ impl Format {
     }
 
     /// What to call the format in a message.
+    /// Whether it can be unpacked as it streams in (a zip needs its central directory, at the
+    /// end, first).
+    pub fn streams(self) -> bool {
+        self != Format::Zip
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::TarGz => "tar.gz",

@@ -569,13 +569,17 @@ pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<
 pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
     use std::collections::BTreeMap;
 
-    let mut releases: BTreeMap<(String, String, String), BTreeMap<String, String>> =
+    let mut releases: BTreeMap<(String, String, String), BTreeMap<String, (String, u64)>> =
         BTreeMap::new();
     let mut newest: BTreeMap<(String, String), (crate::catalog::Version, String)> = BTreeMap::new();
     let mut written = 0;
     fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
     let tmp = dir.join(".hookstrap-tmp");
     for entry in cache.entries() {
+        if entry.owner.is_empty() {
+            // A `url:` tool: it has no place in github.com's layout.
+            continue;
+        }
         // Shared: a concurrent `prune` cannot remove the blob while it is copied.
         let _held = cache.lock_shared(&entry.sha256)?;
         let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
@@ -624,7 +628,7 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
         releases
             .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
             .or_default()
-            .insert(entry.asset.clone(), entry.sha256.clone());
+            .insert(entry.asset.clone(), (entry.sha256.clone(), entry.size));
         if let Some(v) = crate::catalog::Version::parse(&entry.version)
             && !v.is_prerelease()
         {
@@ -649,9 +653,10 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
             .and_then(|t| crate::verify::Checksums::parse(&t, "").ok())
             .map(|c| c.into_map())
             .unwrap_or_default();
-        lines.extend(assets.iter().map(|(a, h)| (a.clone(), h.clone())));
+        lines.extend(assets.iter().map(|(a, (h, _))| (a.clone(), h.clone())));
         let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
         write_atomic(&tmp, &path, body.as_bytes())?;
+        write_release_json(dir, &tmp, owner, repo, tag, assets)?;
     }
     for ((owner, repo), (version, tag)) in &newest {
         let path = dir.join(owner).join(repo).join("releases").join("latest");
@@ -666,6 +671,53 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
     }
     let _ = fs::remove_dir_all(&tmp);
     Ok(written)
+}
+
+/// The release API's answer for a mirror (`api/v3/repos/{owner}/{repo}/releases/tags/{tag}`,
+/// GitHub Enterprise's layout, as SPEC.md says): the assets held, each with its `digest`, so
+/// a machine using the mirror finds every hash without any checksums file. Assets listed by an
+/// earlier export are kept.
+fn write_release_json(
+    dir: &Path,
+    tmp: &Path,
+    owner: &str,
+    repo: &str,
+    tag: &str,
+    assets: &std::collections::BTreeMap<String, (String, u64)>,
+) -> Result<(), FsError> {
+    use std::collections::BTreeMap;
+
+    let path = dir
+        .join("api/v3/repos")
+        .join(owner)
+        .join(repo)
+        .join("releases/tags")
+        .join(tag);
+    let mut listed: BTreeMap<String, serde_json::Value> = fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("assets").and_then(|a| a.as_array()).cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| Some((a.get("name")?.as_str()?.to_string(), a)))
+        .collect();
+    for (name, (sha, size)) in assets {
+        listed.insert(
+            name.clone(),
+            serde_json::json!({
+                "name": name,
+                "browser_download_url": crate::resolve::release_url(owner, repo, tag, name),
+                "size": size,
+                "digest": format!("sha256:{sha}"),
+            }),
+        );
+    }
+    let body = serde_json::json!({
+        "tag_name": tag,
+        "prerelease": crate::catalog::Version::parse(tag).is_some_and(|v| v.is_prerelease()),
+        "assets": listed.into_values().collect::<Vec<_>>(),
+    });
+    write_atomic(tmp, &path, body.to_string().as_bytes())
 }
 
 fn safe_component(name: &str) -> bool {

@@ -86,11 +86,14 @@ pub enum Progress {
 pub enum Command {
     /// Resolve, fetch, verify, unpack, place, and write the env file
     Install {
-        /// TOOL[@VERSION]: platform, upsun, platform@5.10.8, platform@latest
+        /// TOOL[@VERSION] (platform, upsun@5.10.8), github:OWNER/REPO[@TAG] or url:URL
         specs: Vec<String>,
         /// Install another target's binary (default: this machine's)
         #[arg(long, value_name = "T")]
         target: Option<String>,
+        /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
     },
     /// Resolve, fetch and verify into the cache only (cache warming)
     Fetch {
@@ -98,13 +101,19 @@ pub enum Command {
         /// Targets to fetch (repeatable; default: this machine's)
         #[arg(long = "target", value_name = "T")]
         targets: Vec<String>,
+        /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
     },
     /// Pin url, sha256 and size per target into the lock file
     Lock {
         specs: Vec<String>,
-        /// Targets to pin (repeatable; default: this machine's)
+        /// Targets to pin (repeatable; default: the manifest's `targets`, else this machine's)
         #[arg(long = "target", value_name = "T")]
         targets: Vec<String>,
+        /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
     },
     /// Inspect and maintain the cache
     Cache {
@@ -118,6 +127,13 @@ pub enum Command {
     },
     /// Print what was detected: dirs, target, variables in effect
     Env,
+    /// List the installed tools: name, version, target, path
+    List,
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Remove installed tools and, when none is left, the env block
     Uninstall {
         /// Tools to remove (default: all)

@@ -37,6 +37,14 @@ pub enum Error {
     Fs(#[from] FsError),
     #[error("`{what}` is not in the cache and `--offline` forbids the network")]
     Offline { what: String },
+    #[error(transparent)]
+    Choose(#[from] crate::github::ChooseError),
+    #[error(transparent)]
+    NoHash(#[from] crate::github::NoHashError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
+    Unpinned { what: String },
     #[error("the archive holds no usable `{name}`: it {reason}")]
     BinaryMissing { name: String, reason: String },
     #[error("{0}")]
@@ -53,6 +61,10 @@ impl Error {
             Error::Fs(_) => code::LOCAL_FS,
             Error::Offline { .. } => code::OFFLINE,
             Error::BinaryMissing { .. } => code::ARCHIVE,
+            Error::Choose(e) => e.exit_code(),
+            Error::NoHash(e) => e.exit_code(),
+            Error::Manifest(e) => e.exit_code(),
+            Error::Unpinned { .. } => code::VERIFY,
             Error::Internal(_) => code::INTERNAL,
         }
     }
@@ -68,6 +80,13 @@ impl Error {
             Error::Offline { what } => Some(format!(
                 "warm the cache while online with `hookstrap fetch {what}`, or point `--mirror` at a `file://` mirror"
             )),
+            Error::Choose(e) => e.hint(),
+            Error::NoHash(e) => e.hint(),
+            Error::Manifest(e) => e.hint(),
+            Error::Unpinned { .. } => Some(
+                "refusing to install it unverified: pass `--sha256 HEX`, set `sha256` in hookstrap.toml, or pin it in the lock file"
+                    .into(),
+            ),
             Error::BinaryMissing { .. } | Error::Internal(_) => None,
         }
     }

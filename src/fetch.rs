@@ -171,11 +171,11 @@ pub fn obtain_with(
         .into());
     }
     cache.record(&IndexEntry {
-        tool: art.tool.name().to_string(),
-        version: art.version.to_string(),
+        tool: art.name.clone(),
+        version: art.version.clone(),
         target: art.target.name().to_string(),
-        owner: art.repo.owner.to_string(),
-        repo: art.repo.name.to_string(),
+        owner: art.owner.clone(),
+        repo: art.repo.clone(),
         tag: art.tag.clone(),
         asset: art.asset.clone(),
         url: art.url.clone(),
@@ -204,7 +204,7 @@ fn download(
 ) -> Result<(PathBuf, bool, Held), Error> {
     let url = mirrored(&art.url, mirror);
     let offline = || Error::Offline {
-        what: format!("{}@{} --target {}", art.tool, art.version, art.target),
+        what: format!("{}@{} --target {}", art.name, art.version, art.target),
     };
     if http.config().offline && !url.starts_with("file:") {
         return Err(offline());

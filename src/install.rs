@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
 use crate::error::{Error, FsError, IoContext};
-use crate::extract::{self, Limits};
+use crate::archive::{self, Format};
+use crate::extract::Limits;
 use crate::verify::{self, HashReader};
 
 const RECEIPT: &str = ".hookstrap-receipt.json";
@@ -41,6 +42,14 @@ pub struct Installed {
     pub bin: String,
     /// The binary's own hash, to notice it was replaced or damaged.
     pub bin_sha256: String,
+}
+
+/// What `bin_dir` holds, read without taking its lock (the receipt is replaced atomically).
+pub fn read_receipt(bin_dir: &Path) -> Receipt {
+    fs::read(bin_dir.join(RECEIPT))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// What is being placed: the receipt's record of one tool.
@@ -118,10 +127,7 @@ impl BinDir {
     }
 
     pub fn receipt(&self) -> Receipt {
-        fs::read(self.path.join(RECEIPT))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        read_receipt(&self.path)
     }
 
     fn write_receipt(&self, receipt: &Receipt) -> Result<(), FsError> {
@@ -164,54 +170,64 @@ impl BinDir {
 
     /// Unpacks `blob` into `staging`, hashing it on the way, and fails unless it is the archive
     /// `sha256` names: the cache is re-checked on every use at no extra pass.
+    #[allow(clippy::too_many_arguments)]
     pub fn unpack_blob(
         &self,
         staging: &Path,
         blob: &Path,
+        format: Format,
+        bare_name: &str,
         url: &str,
         sha256: &str,
         limits: &Limits,
     ) -> Result<(), Error> {
         let file = File::open(blob).fs("read", blob)?;
         let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
-        extract::unpack_tar_gz(&mut reader, staging, limits)?;
+        archive::unpack(format, &mut reader, Some(blob), staging, bare_name, limits)?;
         let (actual, _) = reader.finish().fs("read", blob)?;
         verify::check(url, sha256, &actual)?;
         Ok(())
     }
 
-    /// Renames `staging/<bin>` into the bin dir and records it. `bin_sha256` is the binary's
-    /// hash when the caller already knows it. Returns the installed path and its hash.
+    /// The binary to place from an unpacked archive: at its root (`at_root`, the Platform.sh
+    /// CLI's layout), or the one regular file of that name anywhere in it.
+    pub fn find(staging: &Path, bin: &str, bin_name: &str, at_root: bool) -> Result<PathBuf, Error> {
+        if !at_root {
+            return Ok(archive::find_binary(staging, bin)?);
+        }
+        let unpacked = staging.join(bin_name);
+        match fs::symlink_metadata(&unpacked) {
+            Ok(m) if m.is_file() => Ok(unpacked),
+            Ok(_) => Err(Error::BinaryMissing {
+                name: bin_name.to_string(),
+                reason: "is not a regular file".into(),
+            }),
+            Err(_) => Err(Error::BinaryMissing {
+                name: bin_name.to_string(),
+                reason: "is not at the archive's root".into(),
+            }),
+        }
+    }
+
+    /// Renames `unpacked` (a regular file inside `staging`) into the bin dir and records it.
+    /// `bin_sha256` is the binary's hash when the caller already knows it. Returns the
+    /// installed path and its hash.
     pub fn place(
         &self,
         staging: TempDir,
+        unpacked: &Path,
         what: &Placement,
         bin_sha256: Option<&str>,
     ) -> Result<(PathBuf, String), Error> {
-        let unpacked = staging.path().join(what.bin_name);
-        match fs::symlink_metadata(&unpacked) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => {
-                return Err(Error::BinaryMissing {
-                    name: what.bin_name.to_string(),
-                    reason: "is not a regular file".into(),
-                });
-            }
-            Err(_) => {
-                return Err(Error::BinaryMissing {
-                    name: what.bin_name.to_string(),
-                    reason: "is not at the archive's root".into(),
-                });
-            }
-        }
-        fs::set_permissions(&unpacked, fs::Permissions::from_mode(0o755))
-            .fs("set permissions on", &unpacked)?;
+        fs::set_permissions(unpacked, fs::Permissions::from_mode(0o755))
+            .fs("set permissions on", unpacked)?;
         let bin_sha256 = match bin_sha256 {
             Some(known) => known.to_string(),
-            None => verify::hash_file(&unpacked).fs("read", &unpacked)?.0,
+            None => verify::hash_file(unpacked).fs("read", unpacked)?.0,
         };
         let dest = self.path.join(what.bin_name);
-        fs::rename(&unpacked, &dest).fs("move the binary to", &dest)?;
+        fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
+        drop(staging);
 
         let mut receipt = self.receipt();
         receipt.tools.insert(
@@ -241,21 +257,7 @@ impl BinDir {
         if fs::hard_link(src, &staged).is_err() {
             fs::copy(src, &staged).fs("copy to", &staged)?;
         }
-        Ok(self.place(staging, what, Some(bin_sha256))?.0)
-    }
-
-    /// Unpacks a verified archive and places its binary; see [`BinDir::unpack_blob`] and
-    /// [`BinDir::place`].
-    pub fn install(
-        &self,
-        blob: &Path,
-        url: &str,
-        what: &Placement,
-        limits: &Limits,
-    ) -> Result<(PathBuf, String), Error> {
-        let staging = self.staging()?;
-        self.unpack_blob(staging.path(), blob, url, what.sha256, limits)?;
-        self.place(staging, what, None)
+        Ok(self.place(staging, &staged, what, Some(bin_sha256))?.0)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 pub use crate::error::{Error, Result};
 
 use crate::cache::Cache;
-use crate::catalog::{Target, Tool, Version};
+use crate::catalog::{Target, Tool};
 use crate::cli::{CacheAction, Cli, Command};
 use crate::context::Context;
 use crate::error::{FsError, IoContext, UsageError};
@@ -44,7 +44,9 @@ use crate::http::Http;
 use crate::install::{BinDir, Placement};
 use crate::lockfile::{LockFile, LockedArtifact, LockedTool};
 use crate::report::Reporter;
-use crate::resolve::{Artifact, Resolver, Spec, Wanted};
+use crate::manifest::Manifest;
+use crate::resolve::{Artifact, Request, Resolver, Spec, Wanted};
+use crate::spec::{AnySpec, parse_any_spec};
 use crate::settings::Settings;
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
@@ -58,9 +60,28 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
         cache: Cache::new(settings.cache_dir.clone(), settings.lock_timeout),
     };
     let result = match cli.command {
-        Command::Install { specs, target } => app.install(&specs, target.as_deref(), out),
-        Command::Fetch { specs, targets } => app.fetch(&specs, &targets, out),
-        Command::Lock { specs, targets } => app.lock(&specs, &targets, out),
+        Command::Install {
+            specs,
+            target,
+            sha256,
+        } => app.install(&specs, target.as_deref(), sha256.as_deref(), out),
+        Command::Fetch {
+            specs,
+            targets,
+            sha256,
+        } => app.fetch(&specs, &targets, sha256.as_deref(), out),
+        Command::Lock {
+            specs,
+            targets,
+            sha256,
+        } => app.lock(&specs, &targets, sha256.as_deref(), out),
+        Command::List => app.list(out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "hookstrap", &mut buf);
+            emit(out, &String::from_utf8_lossy(&buf))
+        }
         Command::Cache { action } => app.cache(action, out),
         Command::Mirror { dir } => app.mirror(&dir, out),
         Command::Env => app.env(ctx, out),
@@ -119,45 +140,82 @@ impl App<'_> {
         }
     }
 
-    /// The SPECs given, else the tools the lock file pins, else `platform@latest`.
-    fn specs(&self, given: &[String], lock: Option<&(LockFile, PathBuf)>) -> Result<Vec<Spec>> {
-        let mut specs: Vec<Spec> = if !given.is_empty() {
+    /// What to work on: the SPECs given (with the manifest's options for tools it declares),
+    /// else the manifest's tools, else the lock file's, else `platform@latest`.
+    fn requests(
+        &self,
+        given: &[String],
+        sha256: Option<&str>,
+        lock: Option<&(LockFile, PathBuf)>,
+    ) -> Result<Vec<Request>> {
+        let manifest = Manifest::load(&self.settings.app_dir)?;
+        let mut requests: Vec<Request> = if !given.is_empty() {
             given
                 .iter()
-                .map(|s| Spec::parse(s))
-                .collect::<Result<_, _>>()?
+                .map(|text| {
+                    let spec = parse_any_spec(text)?;
+                    let mut req = Request::from_spec(&spec);
+                    if let Some(decl) = manifest.as_ref().and_then(|m| m.tool(&req.name)) {
+                        let declared = Request::from_decl(decl);
+                        req.bin = declared.bin;
+                        req.asset = declared.asset;
+                        req.sha256 = declared.sha256;
+                    }
+                    Ok(req)
+                })
+                .collect::<Result<_>>()?
+        } else if let Some(manifest) = manifest.as_ref().filter(|m| !m.tools.is_empty()) {
+            manifest.tools.iter().map(Request::from_decl).collect()
         } else if let Some((lock, path)) = lock.filter(|(l, _)| !l.tools.is_empty()) {
             lock.tools
                 .iter()
-                .map(|t| {
-                    let tool = Tool::parse(&t.name).map_err(|_| UsageError::BadLock {
-                        path: path.clone(),
-                        line: 1,
-                        column: 1,
-                        message: format!("unknown tool `{}`", t.name),
-                    })?;
-                    Ok(Spec {
-                        tool,
-                        version: Wanted::Any,
-                    })
-                })
-                .collect::<Result<_>>()?
+                .map(|t| Request::from_locked(t, path))
+                .collect::<Result<_, _>>()?
         } else {
-            vec![Spec {
+            vec![Request::from_spec(&AnySpec::Cli(Spec {
                 tool: Tool::Platform,
                 version: Wanted::Latest,
-            }]
+            }))]
         };
+        if let Some(sha) = sha256 {
+            let sha = verify::parse_sha256(sha).ok_or_else(|| UsageError::BadValue {
+                name: "--sha256".into(),
+                value: sha.to_string(),
+                reason: "expected 64 hexadecimal digits".into(),
+            })?;
+            match requests.as_mut_slice() {
+                [one] => one.sha256 = Some(sha),
+                _ => {
+                    return Err(UsageError::Other(
+                        "`--sha256` pins one SPEC: name exactly one".into(),
+                    )
+                    .into());
+                }
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
-        for spec in &specs {
-            if !seen.insert(spec.tool) {
+        for req in &requests {
+            if !seen.insert(req.name.clone()) {
                 return Err(
-                    UsageError::Other(format!("`{}` is named more than once", spec.tool)).into(),
+                    UsageError::Other(format!("`{}` is named more than once", req.name)).into(),
                 );
             }
         }
-        specs.sort_by_key(|s| s.tool);
-        Ok(specs)
+        requests.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(requests)
+    }
+
+    /// The targets given, else the manifest's (for `lock`), else this machine's.
+    fn targets_or_manifest(&self, given: &[String]) -> Result<Vec<Target>> {
+        if given.is_empty()
+            && let Some(manifest) = Manifest::load(&self.settings.app_dir)?
+            && !manifest.targets.is_empty()
+        {
+            let mut targets = manifest.targets;
+            targets.sort();
+            return Ok(targets);
+        }
+        self.targets(given)
     }
 
     fn targets(&self, given: &[String]) -> Result<Vec<Target>> {
@@ -173,7 +231,13 @@ impl App<'_> {
         Ok(targets)
     }
 
-    fn install(&self, given: &[String], target: Option<&str>, out: &mut dyn Write) -> Result<()> {
+    fn install(
+        &self,
+        given: &[String],
+        target: Option<&str>,
+        sha256: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let target = match target {
             Some(t) => Target::parse(t)?,
             None => Target::host()?,
@@ -185,7 +249,7 @@ impl App<'_> {
             .into());
         }
         let lock = self.load_lock()?;
-        let specs = self.specs(given, lock.as_ref())?;
+        let requests = self.requests(given, sha256, lock.as_ref())?;
         let resolver = self.resolver(lock.as_ref());
 
         // A doomed env-file edit fails before anything is fetched or placed.
@@ -193,27 +257,20 @@ impl App<'_> {
             envfile::check(env, &self.settings.bin_dir)?;
         }
         // Network phase first: nothing in the app dir changes until every archive is verified.
-        let mut planned = Vec::new();
-        for spec in &specs {
-            let mut art = resolver.artifact(spec, target)?;
-            resolver.ensure_hash(&mut art)?;
-            planned.push(art);
-        }
+        let planned = requests
+            .iter()
+            .map(|req| resolver.resolve(req, target))
+            .collect::<Result<Vec<_>>>()?;
         let bin = BinDir::open(&self.settings.bin_dir, self.settings.lock_timeout)?;
         let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
         let mut receipts = Vec::new();
         for art in &planned {
-            let sha = art.sha256.clone().unwrap_or_default();
             let bin_path = bin_dir.join(art.bin_name());
-            if bin.is_current(art.tool.name(), &sha) {
-                self.reporter.verbose(&format!(
-                    "{} {} is already installed",
-                    art.tool, art.version
-                ));
+            if bin.is_current(&art.name, art.sha256()) {
                 receipts.push((art, bin_path, "installed", false));
                 continue;
             }
-            let cache = self.place(&bin, art, &sha)?;
+            let cache = self.place(&bin, art)?;
             receipts.push((art, bin_path, cache, true));
         }
         let env_change = match &self.settings.env_file {
@@ -230,7 +287,7 @@ impl App<'_> {
             };
             self.note(&format!(
                 "{verb} {} {} → {}",
-                art.tool,
+                art.name,
                 art.version,
                 path.display()
             ));
@@ -249,8 +306,8 @@ impl App<'_> {
                 .iter()
                 .map(|(art, path, cache, changed)| {
                     json!({
-                        "tool": art.tool.name(),
-                        "version": art.version.to_string(),
+                        "tool": art.name,
+                        "version": art.version,
                         "target": art.target.name(),
                         "url": art.url,
                         "sha256": art.sha256,
@@ -272,12 +329,12 @@ impl App<'_> {
     /// Puts the artifact's binary into the bin dir by the cheapest safe way, and says whether
     /// the cache had it: the cache's verified unpacked copy (no unpacking at all); else the
     /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
-    fn place(&self, bin: &BinDir, art: &Artifact, sha: &str) -> Result<&'static str> {
+    fn place(&self, bin: &BinDir, art: &Artifact) -> Result<&'static str> {
+        let sha = art.sha256();
         let bin_name = art.bin_name();
-        let version = art.version.to_string();
         let what = Placement {
-            tool: art.tool.name(),
-            version: &version,
+            tool: &art.name,
+            version: &art.version,
             target: art.target.name(),
             sha256: sha,
             bin_name: &bin_name,
@@ -296,36 +353,54 @@ impl App<'_> {
         let limits = &self.settings.limits;
         let staging = bin.staging()?;
         let dest = staging.path();
-        // The extractor reads the download as it arrives. It trusts nothing: it writes only
-        // into `staging`, and what it wrote is used only if the whole download verified.
-        let (got, streamed) = std::thread::scope(|scope| {
-            let (mut tap, reader) = fetch::Tap::new();
-            let unpacker = scope.spawn(move || extract::unpack_tar_gz(reader, dest, limits));
-            let got = fetch::obtain_with(
-                &self.cache,
-                &self.http,
-                art,
-                &self.settings.mirror,
-                self.reporter,
-                Some(&mut tap),
-            );
-            let whole = tap.whole();
-            drop(tap);
-            let unpacked = unpacker.join().is_ok_and(|r| r.is_ok());
-            (got, whole && unpacked)
-        });
+        let (got, streamed) = if art.format.streams() {
+            // The extractor reads the download as it arrives. It trusts nothing: it writes
+            // only into `staging`, and what it wrote is used only if the whole download
+            // verified.
+            std::thread::scope(|scope| {
+                let (mut tap, reader) = fetch::Tap::new();
+                let (format, bare) = (art.format, bin_name.as_str());
+                let unpacker = scope
+                    .spawn(move || archive::unpack(format, reader, None, dest, bare, limits));
+                let got = fetch::obtain_with(
+                    &self.cache,
+                    &self.http,
+                    art,
+                    &self.settings.mirror,
+                    self.reporter,
+                    Some(&mut tap),
+                );
+                let whole = tap.whole();
+                drop(tap);
+                let unpacked = unpacker.join().is_ok_and(|r| r.is_ok());
+                (got, whole && unpacked)
+            })
+        } else {
+            let got = fetch::obtain(&self.cache, &self.http, art, &self.settings.mirror, self.reporter);
+            (got, false)
+        };
         let got = got?;
         let staging = if streamed {
             staging
         } else {
-            // A cache hit, a download that restarted, or an archive the extractor refused:
-            // unpack the verified blob (re-hashing it on the way) for the definitive answer.
+            // A cache hit, a download that restarted, a zip (it needs its central directory
+            // first), or an archive the extractor refused: unpack the verified blob,
+            // re-hashing it on the way, for the definitive answer.
             drop(staging);
             let staging = bin.staging()?;
-            bin.unpack_blob(staging.path(), &got.path, &art.url, &got.sha256, limits)?;
+            bin.unpack_blob(
+                staging.path(),
+                &got.path,
+                art.format,
+                &bin_name,
+                &art.url,
+                &got.sha256,
+                limits,
+            )?;
             staging
         };
-        let (installed, bin_sha) = bin.place(staging, &what, None)?;
+        let unpacked = BinDir::find(staging.path(), &art.bin, &bin_name, art.at_root)?;
+        let (installed, bin_sha) = bin.place(staging, &unpacked, &what, None)?;
         if let Err(e) = self
             .cache
             .keep_unpacked(&got.sha256, &bin_name, &installed, &bin_sha)
@@ -338,25 +413,44 @@ impl App<'_> {
         Ok(if got.hit { "hit" } else { "miss" })
     }
 
-    fn fetch(&self, given: &[String], targets: &[String], out: &mut dyn Write) -> Result<()> {
+    /// Resolves a request for each target, the first target's answer pinning the version for
+    /// the others, so every target gets the same release even if `latest` moves meanwhile
+    /// (and `latest` is asked once per tool, not once per target).
+    fn resolve_all(
+        &self,
+        resolver: &Resolver,
+        req: &Request,
+        targets: &[Target],
+    ) -> Result<Vec<Artifact>> {
+        let mut req = req.clone();
+        let mut out = Vec::new();
+        for &target in targets {
+            let art = resolver.resolve(&req, target)?;
+            if req.version.is_none() && !art.tag.is_empty() {
+                req.version = Some(match req.source {
+                    manifest::Source::Cli(_) => art.version.clone(),
+                    _ => art.tag.clone(),
+                });
+            }
+            out.push(art);
+        }
+        Ok(out)
+    }
+
+    fn fetch(
+        &self,
+        given: &[String],
+        targets: &[String],
+        sha256: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
         let targets = self.targets(targets)?;
         let lock = self.load_lock()?;
-        let specs = self.specs(given, lock.as_ref())?;
+        let requests = self.requests(given, sha256, lock.as_ref())?;
         let resolver = self.resolver(lock.as_ref());
         let mut items = Vec::new();
-        for spec in &specs {
-            // One answer per tool, so every target gets the same version even if `latest`
-            // moves meanwhile (and `latest` is asked once, not once per target).
-            let spec = &match targets.first() {
-                Some(&first) => Spec {
-                    tool: spec.tool,
-                    version: Wanted::Exact(resolver.version(spec, first)?),
-                },
-                None => spec.clone(),
-            };
-            for &target in &targets {
-                let mut art = resolver.artifact(spec, target)?;
-                resolver.ensure_hash(&mut art)?;
+        for req in &requests {
+            for art in self.resolve_all(&resolver, req, &targets)? {
                 let got = fetch::obtain(
                     &self.cache,
                     &self.http,
@@ -370,13 +464,13 @@ impl App<'_> {
                         out,
                         &format!(
                             "{}\t{}\t{}\t{}\t{}\t{}\n",
-                            art.tool, art.version, art.target, got.sha256, got.size, cache
+                            art.name, art.version, art.target, got.sha256, got.size, cache
                         ),
                     )?;
                 }
                 items.push(json!({
-                    "tool": art.tool.name(),
-                    "version": art.version.to_string(),
+                    "tool": art.name,
+                    "version": art.version,
                     "target": art.target.name(),
                     "url": art.url,
                     "sha256": got.sha256,
@@ -394,48 +488,27 @@ impl App<'_> {
         Ok(())
     }
 
-    fn lock(&self, given: &[String], targets: &[String], out: &mut dyn Write) -> Result<()> {
-        let targets = self.targets(targets)?;
+    fn lock(
+        &self,
+        given: &[String],
+        targets: &[String],
+        sha256: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let targets = self.targets_or_manifest(targets)?;
         let path = self.settings.lock_write_path();
         let existing = match path.exists() {
             true => Some((LockFile::read(&path)?, path.clone())),
             false => None,
         };
-        // With no SPEC, re-pin what the lock file already holds, at its versions.
-        let specs: Vec<Spec> = if given.is_empty() {
-            match &existing {
-                Some((lock, _)) if !lock.tools.is_empty() => lock
-                    .tools
-                    .iter()
-                    .map(|t| {
-                        Ok(Spec {
-                            tool: Tool::parse(&t.name)?,
-                            version: Version::parse(&t.version)
-                                .map_or(Wanted::Latest, Wanted::Exact),
-                        })
-                    })
-                    .collect::<Result<_>>()?,
-                _ => self.specs(&[], None)?,
-            }
-        } else {
-            self.specs(given, None)?
-        };
+        // `lock` resolves afresh: with no SPEC, what the manifest declares, else what the lock
+        // file already pins (at its versions, for the targets asked), else `platform@latest`.
+        let requests = self.requests(given, sha256, existing.as_ref())?;
         let resolver = self.resolver(None);
         let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
-        for spec in &specs {
-            // One answer per tool, so every target gets the same version even if `latest`
-            // moves meanwhile (and `latest` is asked once, not once per target).
-            let spec = &match targets.first() {
-                Some(&first) => Spec {
-                    tool: spec.tool,
-                    version: Wanted::Exact(resolver.version(spec, first)?),
-                },
-                None => spec.clone(),
-            };
+        for req in &requests {
             let mut pinned: Option<LockedTool> = None;
-            for &target in &targets {
-                let mut art = resolver.artifact(spec, target)?;
-                resolver.ensure_hash(&mut art)?;
+            for art in self.resolve_all(&resolver, req, &targets)? {
                 let got = fetch::obtain(
                     &self.cache,
                     &self.http,
@@ -444,12 +517,14 @@ impl App<'_> {
                     self.reporter,
                 )?;
                 let tool = pinned.get_or_insert_with(|| LockedTool {
-                    name: art.tool.name().to_string(),
-                    version: art.version.to_string(),
+                    name: art.name.clone(),
+                    version: art.version.clone(),
+                    source: req.source_text(),
+                    bin: (req.bin != req.name).then(|| req.bin.clone()),
                     artifacts: Vec::new(),
                 });
                 tool.artifacts.push(LockedArtifact {
-                    target: target.name().to_string(),
+                    target: art.target.name().to_string(),
                     url: art.url.clone(),
                     sha256: got.sha256,
                     size: got.size,
@@ -462,7 +537,10 @@ impl App<'_> {
         }
         lock.write(&path)?;
         if self.settings.json {
-            self.json(out, json!({"lock_file": path, "tools": serde_json::to_value(&lock.tools).unwrap_or_default()}))?;
+            self.json(
+                out,
+                json!({"lock_file": path, "tools": serde_json::to_value(&lock.tools).unwrap_or_default()}),
+            )?;
         } else {
             emit(out, &format!("{}\n", path.display()))?;
         }
@@ -588,6 +666,37 @@ impl App<'_> {
         emit(out, &text)
     }
 
+    fn list(&self, out: &mut dyn Write) -> Result<()> {
+        let s = self.settings;
+        let receipt = install::read_receipt(&s.bin_dir);
+        let items: Vec<Value> = receipt
+            .tools
+            .iter()
+            .map(|(name, t)| {
+                json!({
+                    "tool": name,
+                    "version": t.version,
+                    "target": t.target,
+                    "sha256": t.sha256,
+                    "bin": s.bin_dir.join(&t.bin),
+                })
+            })
+            .collect();
+        if s.json {
+            return self.json(out, json!({"bin_dir": s.bin_dir, "tools": items}));
+        }
+        let mut text = String::new();
+        for (name, t) in &receipt.tools {
+            text.push_str(&format!(
+                "{name}\t{}\t{}\t{}\n",
+                t.version,
+                t.target,
+                s.bin_dir.join(&t.bin).display()
+            ));
+        }
+        emit(out, &text)
+    }
+
     fn uninstall(&self, tools: &[String], out: &mut dyn Write) -> Result<()> {
         let s = self.settings;
         if !s.bin_dir.exists() {
@@ -601,7 +710,9 @@ impl App<'_> {
         let receipt = bin.receipt();
         for name in tools {
             if !receipt.tools.contains_key(name) {
-                Tool::parse(name)?;
+                if !spec::is_tool_name(name) {
+                    return Err(UsageError::UnknownTool(name.clone()).into());
+                }
                 self.note(&format!("{name} is not installed"));
             }
         }

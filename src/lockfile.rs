@@ -26,6 +26,12 @@ pub struct LockFile {
 pub struct LockedTool {
     pub name: String,
     pub version: String,
+    /// Where a tool outside the catalog comes from: `github:OWNER/REPO` or `url:URL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The command's name, when not the tool's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bin: Option<String>,
     #[serde(default, rename = "artifact")]
     pub artifacts: Vec<LockedArtifact>,
 }
@@ -183,6 +189,8 @@ mod tests {
             tools: vec![LockedTool {
                 name: "platform".into(),
                 version: "5.10.8".into(),
+                source: None,
+                bin: None,
                 artifacts: vec![LockedArtifact {
                     target: "linux_amd64".into(),
                     url: "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz".into(),

@@ -116,12 +116,6 @@ impl ManifestError {
     }
 }
 
-impl From<ManifestError> for crate::Error {
-    fn from(err: ManifestError) -> Self {
-        crate::Error::Usage(crate::error::UsageError::Other(err.to_string()))
-    }
-}
-
 // ---- raw shape, as TOML has it ----
 
 #[derive(Deserialize)]

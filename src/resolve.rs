@@ -1,17 +1,24 @@
-//! From what the user asked for (a SPEC, the lock file, `latest`) to concrete artifacts: the
-//! release, the asset for a target, its canonical URL, the URL to fetch it from, and its hash.
+//! From what the user asked for (a SPEC, the manifest, the lock file, `latest`) to concrete
+//! artifacts: the release, the asset for a target, its canonical URL, and its hash.
 //!
-//! Hash sources, in order of trust: the lock file's pin; the cache index (recorded after a
-//! verified download); the release's `checksums.txt`. With a lock file, `latest` and
-//! `checksums.txt` are never requested.
+//! Hash sources, in order of trust: the lock file's pin; a `--sha256` or manifest pin; the
+//! cache index (recorded after a verified download); what the release publishes (the CLI's
+//! `checksums.txt`; for other GitHub tools the API's digest, a sidecar or a checksums file).
+//! With a lock file, `latest`, the release API and checksum files are never requested. No hash
+//! found and none pinned is a verification failure: nothing is ever installed unverified.
 
 use std::fmt;
+use std::path::Path;
 
+use crate::archive::Format;
 use crate::cache::Cache;
-use crate::catalog::{Repo, Target, Tool, Version};
+use crate::catalog::{Target, Tool, Version};
 use crate::error::{Error, UsageError};
+use crate::github;
 use crate::http::{Http, HttpError};
-use crate::lockfile::LockFile;
+use crate::lockfile::{LockFile, LockedTool};
+use crate::manifest::{Source, ToolDecl};
+use crate::spec::{AnySpec, parse_any_spec};
 use crate::verify::{Checksums, VerifyError};
 
 pub const GITHUB: &str = "https://github.com";
@@ -68,55 +75,187 @@ impl fmt::Display for Spec {
     }
 }
 
+/// One tool to resolve, whatever asked for it (a SPEC, the manifest, the lock file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The name the receipt, the lock file and the cache know it by.
+    pub name: String,
+    pub source: Source,
+    /// A version or tag; `None` means the lock file's pin, else the latest release.
+    pub version: Option<String>,
+    /// The command's name in the bin dir.
+    pub bin: String,
+    /// A `*` pattern that picks the GitHub release asset.
+    pub asset: Option<String>,
+    /// A hash pinned by `--sha256` or the manifest.
+    pub sha256: Option<String>,
+}
+
+impl Request {
+    pub fn from_spec(spec: &AnySpec) -> Request {
+        let name = spec.name();
+        let (source, version) = match spec {
+            AnySpec::Cli(spec) => (
+                Source::Cli(spec.tool),
+                match &spec.version {
+                    Wanted::Exact(v) => Some(v.to_string()),
+                    Wanted::Latest | Wanted::Any => None,
+                },
+            ),
+            AnySpec::GitHub { owner, repo, tag } => (
+                Source::GitHub {
+                    owner: owner.clone(),
+                    repo: repo.clone(),
+                },
+                tag.clone(),
+            ),
+            AnySpec::Url { url } => (Source::Url { url: url.clone() }, None),
+        };
+        Request {
+            bin: name.clone(),
+            name,
+            source,
+            version,
+            asset: None,
+            sha256: None,
+        }
+    }
+
+    pub fn from_decl(decl: &ToolDecl) -> Request {
+        Request {
+            name: decl.name.clone(),
+            source: decl.source.clone(),
+            version: decl.version.clone().filter(|v| v != "latest"),
+            bin: decl.command().to_string(),
+            asset: decl.asset.clone(),
+            sha256: decl.sha256.clone(),
+        }
+    }
+
+    /// A tool as the lock file records it (its `source` says where a non-catalog tool is from).
+    pub fn from_locked(tool: &LockedTool, path: &Path) -> Result<Request, UsageError> {
+        let bad = |message: String| UsageError::BadLock {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message,
+        };
+        let source = match tool.source.as_deref() {
+            None => Source::Cli(
+                Tool::parse(&tool.name)
+                    .map_err(|_| bad(format!("unknown tool `{}` without a `source`", tool.name)))?,
+            ),
+            Some(text) => match parse_any_spec(text)
+                .map_err(|e| bad(format!("tool `{}`: {e}", tool.name)))?
+            {
+                AnySpec::Cli(spec) => Source::Cli(spec.tool),
+                AnySpec::GitHub { owner, repo, .. } => Source::GitHub { owner, repo },
+                AnySpec::Url { url } => Source::Url { url },
+            },
+        };
+        Ok(Request {
+            name: tool.name.clone(),
+            source,
+            version: Some(tool.version.clone()),
+            bin: tool.bin.clone().unwrap_or_else(|| tool.name.clone()),
+            asset: None,
+            sha256: None,
+        })
+    }
+
+    /// What the lock file records as `source` (nothing for catalog tools).
+    pub fn source_text(&self) -> Option<String> {
+        match &self.source {
+            Source::Cli(_) => None,
+            Source::GitHub { owner, repo } => Some(format!("github:{owner}/{repo}")),
+            Source::Url { url } => Some(format!("url:{url}")),
+        }
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{}@{v}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
 /// One downloadable file for one tool, version and target.
 #[derive(Debug, Clone)]
 pub struct Artifact {
-    pub tool: Tool,
-    pub version: Version,
+    pub name: String,
+    /// The version, without a leading `v`.
+    pub version: String,
     pub target: Target,
-    pub repo: Repo,
+    /// The GitHub release it belongs to (empty for `url:` tools).
+    pub owner: String,
+    pub repo: String,
     pub tag: String,
     pub asset: String,
-    /// Canonical `https://github.com/…` URL (what the lock file records).
+    /// Canonical URL (what the lock file records): `https://github.com/…` for releases.
     pub url: String,
     pub sha256: Option<String>,
     pub size: Option<u64>,
-    /// Where the hash came from, for messages.
+    pub format: Format,
+    /// The command's name in the bin dir (without `.exe`).
+    pub bin: String,
+    /// Whether the binary must sit at the archive's root (the Platform.sh CLI's layout), or
+    /// may be found anywhere in it by name.
+    pub at_root: bool,
     pub pinned_by_lock: bool,
 }
 
 impl Artifact {
-    pub fn new(tool: Tool, version: Version, target: Target) -> Artifact {
-        let (repo, tag) = tool.release(&version);
-        let asset = tool.asset(&version, target);
-        let url = format!(
-            "{GITHUB}/{}/{}/releases/download/{tag}/{asset}",
-            repo.owner, repo.name
-        );
+    /// The Platform.sh / Upsun CLI.
+    pub fn cli(tool: Tool, version: &Version, target: Target) -> Artifact {
+        let (repo, tag) = tool.release(version);
+        let asset = tool.asset(version, target);
         Artifact {
-            tool,
-            version,
+            name: tool.name().to_string(),
+            version: version.to_string(),
             target,
-            repo,
+            owner: repo.owner.to_string(),
+            repo: repo.name.to_string(),
+            url: release_url(repo.owner, repo.name, &tag, &asset),
+            format: Format::from_asset_name(&asset).unwrap_or(Format::TarGz),
             tag,
             asset,
-            url,
             sha256: None,
             size: None,
+            bin: tool.name().to_string(),
+            at_root: true,
             pinned_by_lock: false,
         }
     }
 
     pub fn checksums_url(&self) -> String {
-        format!(
-            "{GITHUB}/{}/{}/releases/download/{}/checksums.txt",
-            self.repo.owner, self.repo.name, self.tag
-        )
+        release_url(&self.owner, &self.repo, &self.tag, "checksums.txt")
     }
 
+    /// The file name in the bin dir.
     pub fn bin_name(&self) -> String {
-        self.tool.bin_name(self.target)
+        match self.target {
+            Target::WindowsAmd64 => format!("{}.exe", self.bin),
+            _ => self.bin.clone(),
+        }
     }
+
+    pub fn sha256(&self) -> &str {
+        self.sha256.as_deref().unwrap_or_default()
+    }
+}
+
+/// `https://github.com/{owner}/{repo}/releases/download/{tag}/{asset}`.
+pub fn release_url(owner: &str, repo: &str, tag: &str, asset: &str) -> String {
+    format!("{GITHUB}/{owner}/{repo}/releases/download/{tag}/{asset}")
+}
+
+/// The last path segment of a URL: the asset's file name.
+fn file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
 /// Rewrites a canonical github.com URL onto the mirror.
@@ -127,133 +266,298 @@ pub fn mirrored(url: &str, mirror: &str) -> String {
     }
 }
 
+/// `v2.63.0` → `2.63.0`; other tags as they are.
+fn version_of_tag(tag: &str) -> String {
+    match tag.strip_prefix('v') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
+        _ => tag.to_string(),
+    }
+}
+
 pub struct Resolver<'a> {
     pub http: &'a Http<'a>,
     pub cache: &'a Cache,
     pub mirror: &'a str,
-    pub lock: Option<(&'a LockFile, &'a std::path::Path)>,
+    pub lock: Option<(&'a LockFile, &'a Path)>,
     pub offline: bool,
 }
 
 impl Resolver<'_> {
-    /// The version a SPEC means, without touching the network when the lock file or (offline)
-    /// the cache can answer.
-    pub fn version(&self, spec: &Spec, target: Target) -> Result<Version, Error> {
+    /// The artifact for a request on a target, with its hash: from the lock file, a pin, the
+    /// cache index, or what the release publishes (in that order).
+    pub fn resolve(&self, req: &Request, target: Target) -> Result<Artifact, Error> {
         if let Some((lock, path)) = self.lock
-            && let Some(pinned) = lock.tool(spec.tool.name())
+            && let Some(pinned) = lock.tool(&req.name)
         {
-            let version = Version::parse(&pinned.version).ok_or_else(|| UsageError::BadLock {
-                path: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                message: format!("`{}` is not a version", pinned.version),
-            })?;
-            return match &spec.version {
-                Wanted::Exact(v) if *v != version => Err(UsageError::Other(format!(
-                    "`{spec}` asked, but the lock file `{}` pins {} {version}; run `hookstrap lock {spec}` to change the pin",
-                    path.display(),
-                    spec.tool
-                ))
-                .into()),
-                _ => Ok(version),
-            };
+            return self.from_lock(req, pinned, path, target);
         }
-        match &spec.version {
-            Wanted::Exact(v) => Ok(v.clone()),
-            Wanted::Latest | Wanted::Any => self.latest(spec.tool, target),
+        let mut art = match &req.source {
+            Source::Cli(tool) => {
+                let version = match &req.version {
+                    Some(v) => Version::parse(v).ok_or_else(|| UsageError::BadSpec {
+                        spec: req.to_string(),
+                        reason: "a version looks like 5.10.8 or v5.10.8".into(),
+                    })?,
+                    None => self.latest_cli(*tool, target)?,
+                };
+                let mut art = Artifact::cli(*tool, &version, target);
+                art.name = req.name.clone();
+                art.bin = req.bin.clone();
+                art
+            }
+            Source::GitHub { owner, repo } => return self.github(req, owner, repo, target),
+            Source::Url { url } => return self.url(req, url, target),
+        };
+        if let Some(sha) = &req.sha256 {
+            art.sha256 = Some(sha.clone());
+        } else if let Some(entry) = self.cache.lookup(&art.name, &art.version, target.name())
+            && entry.url == art.url
+        {
+            art.sha256 = Some(entry.sha256);
+            art.size = Some(entry.size);
+        } else {
+            self.cli_checksum(&mut art)?;
         }
+        Ok(art)
     }
 
-    fn latest(&self, tool: Tool, target: Target) -> Result<Version, Error> {
-        let repo = tool.latest_repo();
+    fn from_lock(
+        &self,
+        req: &Request,
+        pinned: &LockedTool,
+        path: &Path,
+        target: Target,
+    ) -> Result<Artifact, Error> {
+        if let Some(asked) = &req.version
+            && version_of_tag(asked) != version_of_tag(&pinned.version)
+        {
+            return Err(UsageError::Other(format!(
+                "`{req}` asked, but the lock file `{}` pins {} {}; run `hookstrap lock {req}` to change the pin",
+                path.display(),
+                req.name,
+                pinned.version
+            ))
+            .into());
+        }
+        let locked = pinned
+            .artifact(target.name())
+            .ok_or_else(|| UsageError::LockMissing {
+                path: path.to_path_buf(),
+                tool: req.name.clone(),
+                target: target.name().to_string(),
+            })?;
+        let asset = file_name(&locked.url);
+        let format = Format::from_asset_name(&asset).ok_or_else(|| UsageError::BadLock {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("`{}` is not an archive or binary hookstrap can install", locked.url),
+        })?;
+        // owner/repo/tag from the canonical release URL, for the cache index and mirrors.
+        let parts: Vec<&str> = locked
+            .url
+            .strip_prefix(GITHUB)
+            .map(|rest| rest.trim_start_matches('/').split('/').collect())
+            .unwrap_or_default();
+        let (owner, repo, tag) = match parts.as_slice() {
+            [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
+            _ => Default::default(),
+        };
+        Ok(Artifact {
+            name: req.name.clone(),
+            version: version_of_tag(&pinned.version),
+            target,
+            owner,
+            repo,
+            tag,
+            asset,
+            url: locked.url.clone(),
+            sha256: Some(locked.sha256.clone()),
+            size: Some(locked.size),
+            format,
+            bin: req.bin.clone(),
+            at_root: matches!(req.source, Source::Cli(_)),
+            pinned_by_lock: true,
+        })
+    }
+
+    /// The newest release tag of a repository, or offline the newest version the cache holds.
+    fn latest_tag(&self, owner: &str, repo: &str, name: &str, target: Target) -> Result<String, Error> {
         let url = format!(
-            "{}/{}/{}/releases/latest",
-            self.mirror.trim_end_matches('/'),
-            repo.owner,
-            repo.name
+            "{}/{owner}/{repo}/releases/latest",
+            self.mirror.trim_end_matches('/')
         );
         if self.offline && !url.starts_with("file:") {
-            // Offline, `latest` is the newest release this cache holds for the target.
             return self
                 .cache
                 .entries()
                 .into_iter()
-                .filter(|e| e.tool == tool.name() && e.target == target.name())
-                .filter_map(|e| Version::parse(&e.version))
-                .filter(|v| !v.is_prerelease())
+                .filter(|e| e.tool == name && e.target == target.name() && !e.tag.is_empty())
+                .filter_map(|e| Some((Version::parse(&e.version)?, e.tag)))
+                .filter(|(v, _)| !v.is_prerelease())
                 .max()
+                .map(|(_, tag)| tag)
                 .ok_or_else(|| Error::Offline {
-                    what: format!("{tool}@latest"),
+                    what: format!("{name}@latest"),
                 });
         }
         let tag = self.http.latest_tag(&url)?;
-        let version = Version::parse(&tag).ok_or_else(|| HttpError::BadAnswer {
-            url: url.clone(),
-            reason: format!("`{tag}` is not a version"),
-        })?;
-        if version.is_prerelease() {
+        if Version::parse(&tag).is_some_and(|v| v.is_prerelease()) {
             return Err(HttpError::BadAnswer {
                 url,
                 reason: format!("`{tag}` is a prerelease, which is never latest"),
             }
             .into());
         }
-        Ok(version)
+        Ok(tag)
     }
 
-    /// The artifact for a SPEC on a target, with its hash when the lock file or the cache
-    /// index knows it.
-    pub fn artifact(&self, spec: &Spec, target: Target) -> Result<Artifact, Error> {
-        let version = self.version(spec, target)?;
-        let mut art = Artifact::new(spec.tool, version, target);
-        if let Some((lock, path)) = self.lock
-            && let Some(pinned) = lock.tool(spec.tool.name())
-        {
-            let locked = pinned
-                .artifact(target.name())
-                .ok_or_else(|| UsageError::LockMissing {
-                    path: path.to_path_buf(),
-                    tool: spec.tool.name().to_string(),
-                    target: target.name().to_string(),
-                })?;
-            art.url = locked.url.clone();
-            art.sha256 = Some(locked.sha256.clone());
-            art.size = Some(locked.size);
-            art.pinned_by_lock = true;
-            return Ok(art);
-        }
-        if let Some(entry) =
-            self.cache
-                .lookup(spec.tool.name(), &art.version.to_string(), target.name())
-            && entry.url == art.url
-        {
-            art.sha256 = Some(entry.sha256);
-            art.size = Some(entry.size);
-        }
-        Ok(art)
+    fn latest_cli(&self, tool: Tool, target: Target) -> Result<Version, Error> {
+        let repo = tool.latest_repo();
+        let tag = self.latest_tag(repo.owner, repo.name, tool.name(), target)?;
+        Version::parse(&tag).ok_or_else(|| {
+            HttpError::BadAnswer {
+                url: format!("{}/{}/{}/releases/latest", self.mirror, repo.owner, repo.name),
+                reason: format!("`{tag}` is not a version"),
+            }
+            .into()
+        })
     }
 
-    /// Fills in the hash from the release's `checksums.txt` when nothing else knew it.
-    pub fn ensure_hash(&self, art: &mut Artifact) -> Result<(), Error> {
-        if art.sha256.is_some() {
-            return Ok(());
-        }
+    /// The CLI's hash from its release's `checksums.txt`.
+    fn cli_checksum(&self, art: &mut Artifact) -> Result<(), Error> {
         let url = mirrored(&art.checksums_url(), self.mirror);
-        let body = self
-            .http
-            .get_small(&url, MAX_CHECKSUMS)
-            .map_err(|e| match e {
-                HttpError::Offline { .. } => Error::Offline {
-                    what: format!("{}@{}", art.tool, art.version),
-                },
-                // Real checksum files are a few KiB: a huge one is not a checksums file.
-                HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
-                other => other.into(),
-            })?;
+        let body = self.small(&url, &format!("{}@{}", art.name, art.version))?;
         let text = String::from_utf8_lossy(&body);
         let sums = Checksums::parse(&text, &url)?;
         art.sha256 = Some(sums.get(&art.asset, &url)?.to_string());
         Ok(())
+    }
+
+    /// A small published file (checksums, release JSON), with offline and size failures
+    /// mapped to what they mean here.
+    fn small(&self, url: &str, what: &str) -> Result<Vec<u8>, Error> {
+        self.http.get_small(url, MAX_CHECKSUMS).map_err(|e| match e {
+            HttpError::Offline { .. } => Error::Offline {
+                what: what.to_string(),
+            },
+            // Real checksum files are a few KiB: a huge one is not a checksums file.
+            HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
+            other => other.into(),
+        })
+    }
+
+    /// Any GitHub release: the asset picked by name for the target, its hash from what the
+    /// release publishes.
+    fn github(&self, req: &Request, owner: &str, repo: &str, target: Target) -> Result<Artifact, Error> {
+        let tag = match &req.version {
+            Some(tag) => tag.clone(),
+            None => self.latest_tag(owner, repo, &req.name, target)?,
+        };
+        let version = version_of_tag(&tag);
+        let mut art = Artifact {
+            name: req.name.clone(),
+            version: version.clone(),
+            target,
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            tag: tag.clone(),
+            asset: String::new(),
+            url: String::new(),
+            sha256: None,
+            size: None,
+            format: Format::Bare,
+            bin: req.bin.clone(),
+            at_root: false,
+            pinned_by_lock: false,
+        };
+        let fill = |art: &mut Artifact, asset: String| -> Result<(), Error> {
+            art.format = Format::from_asset_name(&asset).ok_or_else(|| {
+                UsageError::Other(format!("`{asset}` is not an archive or binary hookstrap can install"))
+            })?;
+            art.url = release_url(owner, repo, &tag, &asset);
+            art.asset = asset;
+            Ok(())
+        };
+        // A release this cache has seen needs no network at all.
+        if req.sha256.is_none()
+            && let Some(entry) = self.cache.lookup(&req.name, &version, target.name())
+            && entry.owner == owner
+            && entry.repo == repo
+            && req.asset.as_deref().is_none_or(|p| github::glob_match(p, &entry.asset))
+        {
+            fill(&mut art, entry.asset)?;
+            art.sha256 = Some(entry.sha256);
+            art.size = Some(entry.size);
+            return Ok(art);
+        }
+        let api = github::api_url(self.mirror, owner, repo, &tag);
+        let body = self.small(&api, &format!("github:{owner}/{repo}@{tag}"))?;
+        let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
+            HttpError::BadAnswer {
+                url: api.clone(),
+                reason: format!("not a GitHub release ({e})"),
+            }
+        })?;
+        let asset = github::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
+        fill(&mut art, asset.name.clone())?;
+        art.size = (asset.size > 0).then_some(asset.size);
+        if let Some(sha) = &req.sha256 {
+            art.sha256 = Some(sha.clone());
+            return Ok(art);
+        }
+        for source in github::hash_sources(&release, asset) {
+            let mut texts = Vec::new();
+            for file in source.files() {
+                let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
+                texts.push(String::from_utf8_lossy(&self.small(&url, &file.name)?).into_owned());
+            }
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            match source.lookup(&texts, &asset.name) {
+                Ok(sha) => {
+                    art.sha256 = Some(sha);
+                    return Ok(art);
+                }
+                Err(VerifyError::MissingLine { .. }) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(github::NoHashError {
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            tag,
+            asset: asset.name.clone(),
+        }
+        .into())
+    }
+
+    /// A file anywhere: trusted only through a pinned hash.
+    fn url(&self, req: &Request, url: &str, target: Target) -> Result<Artifact, Error> {
+        let asset = file_name(url);
+        let format = Format::from_asset_name(&asset).ok_or_else(|| UsageError::BadSpec {
+            spec: format!("url:{url}"),
+            reason: format!("`{asset}` is not an archive or binary hookstrap can install"),
+        })?;
+        let sha256 = req.sha256.clone().ok_or_else(|| Error::Unpinned {
+            what: format!("url:{url}"),
+        })?;
+        Ok(Artifact {
+            name: req.name.clone(),
+            // A URL names no version: the content's hash stands in for one.
+            version: format!("sha256-{}", &sha256[..12]),
+            target,
+            owner: String::new(),
+            repo: String::new(),
+            tag: String::new(),
+            asset,
+            url: url.to_string(),
+            sha256: Some(sha256),
+            size: None,
+            format,
+            bin: req.bin.clone(),
+            at_root: false,
+            pinned_by_lock: false,
+        })
     }
 }
 
@@ -297,7 +601,7 @@ mod tests {
 
     #[test]
     fn urls_are_canonical_and_mirrorable() {
-        let art = Artifact::new(Tool::Platform, Version::new(5, 10, 8), Target::LinuxAmd64);
+        let art = Artifact::cli(Tool::Platform, &Version::new(5, 10, 8), Target::LinuxAmd64);
         assert_eq!(
             art.url,
             "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz"
@@ -310,7 +614,7 @@ mod tests {
             mirrored(&art.url, "file:///srv/mirror/"),
             "file:///srv/mirror/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz"
         );
-        let old = Artifact::new(Tool::Platform, Version::new(5, 9, 0), Target::LinuxAmd64);
+        let old = Artifact::cli(Tool::Platform, &Version::new(5, 9, 0), Target::LinuxAmd64);
         assert_eq!(
             old.url,
             "https://github.com/platformsh/cli/releases/download/5.9.0/platform_5.9.0_linux_amd64.tar.gz"
