@@ -569,8 +569,8 @@ pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<
 pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
     use std::collections::BTreeMap;
 
-    let mut releases: BTreeMap<(String, String, String), BTreeMap<String, (String, u64)>> =
-        BTreeMap::new();
+    // (owner, repo, tag) → asset → (sha256, size)
+    let mut releases: BTreeMap<(String, String, String), ReleaseAssets> = BTreeMap::new();
     let mut newest: BTreeMap<(String, String), (crate::catalog::Version, String)> = BTreeMap::new();
     let mut written = 0;
     fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
@@ -673,6 +673,9 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
     Ok(written)
 }
 
+/// A release's assets held: name → (sha256, size).
+type ReleaseAssets = std::collections::BTreeMap<String, (String, u64)>;
+
 /// The release API's answer for a mirror (`api/v3/repos/{owner}/{repo}/releases/tags/{tag}`,
 /// GitHub Enterprise's layout, as SPEC.md says): the assets held, each with its `digest`, so
 /// a machine using the mirror finds every hash without any checksums file. Assets listed by an
@@ -683,7 +686,7 @@ fn write_release_json(
     owner: &str,
     repo: &str,
     tag: &str,
-    assets: &std::collections::BTreeMap<String, (String, u64)>,
+    assets: &ReleaseAssets,
 ) -> Result<(), FsError> {
     use std::collections::BTreeMap;
 

@@ -43,11 +43,11 @@ use crate::error::{FsError, IoContext, UsageError};
 use crate::http::Http;
 use crate::install::{BinDir, Placement};
 use crate::lockfile::{LockFile, LockedArtifact, LockedTool};
-use crate::report::Reporter;
 use crate::manifest::Manifest;
+use crate::report::Reporter;
 use crate::resolve::{Artifact, Request, Resolver, Spec, Wanted};
-use crate::spec::{AnySpec, parse_any_spec};
 use crate::settings::Settings;
+use crate::spec::{AnySpec, parse_any_spec};
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
 pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
@@ -360,8 +360,8 @@ impl App<'_> {
             std::thread::scope(|scope| {
                 let (mut tap, reader) = fetch::Tap::new();
                 let (format, bare) = (art.format, bin_name.as_str());
-                let unpacker = scope
-                    .spawn(move || archive::unpack(format, reader, None, dest, bare, limits));
+                let unpacker =
+                    scope.spawn(move || archive::unpack(format, reader, None, dest, bare, limits));
                 let got = fetch::obtain_with(
                     &self.cache,
                     &self.http,
@@ -376,7 +376,13 @@ impl App<'_> {
                 (got, whole && unpacked)
             })
         } else {
-            let got = fetch::obtain(&self.cache, &self.http, art, &self.settings.mirror, self.reporter);
+            let got = fetch::obtain(
+                &self.cache,
+                &self.http,
+                art,
+                &self.settings.mirror,
+                self.reporter,
+            );
             (got, false)
         };
         let got = got?;
@@ -751,25 +757,9 @@ fn combine(items: Vec<Value>, extra: Value) -> Value {
     Value::Object(top)
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) of seconds since the epoch.
+/// The last use as an HTTP date (`Sat, 28 Nov 2026 00:01:02 GMT`): unambiguous, UTC.
 fn format_time(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -778,7 +768,7 @@ mod tests {
 
     #[test]
     fn times_format_as_utc() {
-        assert_eq!(format_time(0), "1970-01-01 00:00");
-        assert_eq!(format_time(1_795_900_000), "2026-11-28 21:06");
+        assert_eq!(format_time(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(format_time(1_795_900_000), "Sat, 28 Nov 2026 21:06:40 GMT");
     }
 }

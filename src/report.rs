@@ -117,10 +117,15 @@ impl Reporter for Terminal {
 /// An error and its causes on one line, for retry notices.
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
+    let mut last = text.clone();
     let mut source = err.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let next = cause.to_string();
+        if !last.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        last = next;
         source = cause.source();
     }
     text
@@ -131,8 +136,14 @@ pub fn print_error(err: &crate::Error) {
     let mut out = String::new();
     out.push_str(&format!("error: {err}\n"));
     let mut source = std::error::Error::source(err);
+    let mut last = err.to_string();
     while let Some(cause) = source {
-        out.push_str(&format!("  Caused by: {cause}\n"));
+        let text = cause.to_string();
+        // Libraries often repeat their cause in their own message: print each thing once.
+        if !last.contains(&text) {
+            out.push_str(&format!("  Caused by: {text}\n"));
+        }
+        last = text;
         source = cause.source();
     }
     if let Some(hint) = err.hint() {

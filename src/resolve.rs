@@ -145,13 +145,13 @@ impl Request {
                 Tool::parse(&tool.name)
                     .map_err(|_| bad(format!("unknown tool `{}` without a `source`", tool.name)))?,
             ),
-            Some(text) => match parse_any_spec(text)
-                .map_err(|e| bad(format!("tool `{}`: {e}", tool.name)))?
-            {
-                AnySpec::Cli(spec) => Source::Cli(spec.tool),
-                AnySpec::GitHub { owner, repo, .. } => Source::GitHub { owner, repo },
-                AnySpec::Url { url } => Source::Url { url },
-            },
+            Some(text) => {
+                match parse_any_spec(text).map_err(|e| bad(format!("tool `{}`: {e}", tool.name)))? {
+                    AnySpec::Cli(spec) => Source::Cli(spec.tool),
+                    AnySpec::GitHub { owner, repo, .. } => Source::GitHub { owner, repo },
+                    AnySpec::Url { url } => Source::Url { url },
+                }
+            }
         };
         Ok(Request {
             name: tool.name.clone(),
@@ -289,7 +289,7 @@ impl Resolver<'_> {
         if let Some((lock, path)) = self.lock
             && let Some(pinned) = lock.tool(&req.name)
         {
-            return self.from_lock(req, pinned, path, target);
+            return self.pinned(req, pinned, path, target);
         }
         let mut art = match &req.source {
             Source::Cli(tool) => {
@@ -321,7 +321,8 @@ impl Resolver<'_> {
         Ok(art)
     }
 
-    fn from_lock(
+    /// The artifact exactly as the lock file pins it.
+    fn pinned(
         &self,
         req: &Request,
         pinned: &LockedTool,
@@ -351,7 +352,10 @@ impl Resolver<'_> {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
-            message: format!("`{}` is not an archive or binary hookstrap can install", locked.url),
+            message: format!(
+                "`{}` is not an archive or binary hookstrap can install",
+                locked.url
+            ),
         })?;
         // owner/repo/tag from the canonical release URL, for the cache index and mirrors.
         let parts: Vec<&str> = locked
@@ -382,7 +386,13 @@ impl Resolver<'_> {
     }
 
     /// The newest release tag of a repository, or offline the newest version the cache holds.
-    fn latest_tag(&self, owner: &str, repo: &str, name: &str, target: Target) -> Result<String, Error> {
+    fn latest_tag(
+        &self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+        target: Target,
+    ) -> Result<String, Error> {
         let url = format!(
             "{}/{owner}/{repo}/releases/latest",
             self.mirror.trim_end_matches('/')
@@ -417,7 +427,10 @@ impl Resolver<'_> {
         let tag = self.latest_tag(repo.owner, repo.name, tool.name(), target)?;
         Version::parse(&tag).ok_or_else(|| {
             HttpError::BadAnswer {
-                url: format!("{}/{}/{}/releases/latest", self.mirror, repo.owner, repo.name),
+                url: format!(
+                    "{}/{}/{}/releases/latest",
+                    self.mirror, repo.owner, repo.name
+                ),
                 reason: format!("`{tag}` is not a version"),
             }
             .into()
@@ -437,19 +450,27 @@ impl Resolver<'_> {
     /// A small published file (checksums, release JSON), with offline and size failures
     /// mapped to what they mean here.
     fn small(&self, url: &str, what: &str) -> Result<Vec<u8>, Error> {
-        self.http.get_small(url, MAX_CHECKSUMS).map_err(|e| match e {
-            HttpError::Offline { .. } => Error::Offline {
-                what: what.to_string(),
-            },
-            // Real checksum files are a few KiB: a huge one is not a checksums file.
-            HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
-            other => other.into(),
-        })
+        self.http
+            .get_small(url, MAX_CHECKSUMS)
+            .map_err(|e| match e {
+                HttpError::Offline { .. } => Error::Offline {
+                    what: what.to_string(),
+                },
+                // Real checksum files are a few KiB: a huge one is not a checksums file.
+                HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
+                other => other.into(),
+            })
     }
 
     /// Any GitHub release: the asset picked by name for the target, its hash from what the
     /// release publishes.
-    fn github(&self, req: &Request, owner: &str, repo: &str, target: Target) -> Result<Artifact, Error> {
+    fn github(
+        &self,
+        req: &Request,
+        owner: &str,
+        repo: &str,
+        target: Target,
+    ) -> Result<Artifact, Error> {
         let tag = match &req.version {
             Some(tag) => tag.clone(),
             None => self.latest_tag(owner, repo, &req.name, target)?,
@@ -473,7 +494,9 @@ impl Resolver<'_> {
         };
         let fill = |art: &mut Artifact, asset: String| -> Result<(), Error> {
             art.format = Format::from_asset_name(&asset).ok_or_else(|| {
-                UsageError::Other(format!("`{asset}` is not an archive or binary hookstrap can install"))
+                UsageError::Other(format!(
+                    "`{asset}` is not an archive or binary hookstrap can install"
+                ))
             })?;
             art.url = release_url(owner, repo, &tag, &asset);
             art.asset = asset;
@@ -484,7 +507,10 @@ impl Resolver<'_> {
             && let Some(entry) = self.cache.lookup(&req.name, &version, target.name())
             && entry.owner == owner
             && entry.repo == repo
-            && req.asset.as_deref().is_none_or(|p| github::glob_match(p, &entry.asset))
+            && req
+                .asset
+                .as_deref()
+                .is_none_or(|p| github::glob_match(p, &entry.asset))
         {
             fill(&mut art, entry.asset)?;
             art.sha256 = Some(entry.sha256);
