@@ -762,6 +762,17 @@ impl From<FindError> for crate::Error {
             FindError::Io { path, source } => {
                 crate::Error::Fs(crate::error::FsError::io("read", path, source))
             }
+            // `crate::Error::BinaryMissing` has no hint: keep the listing in the message.
+            FindError::NotFound { name, files } if !files.is_empty() => {
+                crate::Error::BinaryMissing {
+                    name,
+                    reason: format!(
+                        "holds no file of that name, nor one executable file; it holds {} \
+                         (set `bin` in hookstrap.toml to the command's name)",
+                        files.join(", ")
+                    ),
+                }
+            }
             FindError::NotFound { name, .. } => crate::Error::BinaryMissing {
                 name,
                 reason: "holds no file of that name".to_owned(),
@@ -785,11 +796,17 @@ const MAX_LISTED: usize = 10;
 /// archive: `gh_2.63.0_linux_amd64/bin/gh`, `ripgrep-14.1.1-x86_64-unknown-linux-musl/rg`.
 /// Two candidates of the same kind are ambiguous; a link or other non-regular file of that name
 /// is refused; directories of that name are not candidates. Links are never followed.
+///
+/// With no file of that name, the archive's only executable file is the binary: the command is
+/// named after the repository whatever the archive calls it (SPEC.md, "Other released tools"),
+/// so `github:cli/cli` installs `gh_2.63.0_linux_amd64/bin/gh` as `cli`. Several executables
+/// and no file of that name is [`FindError::NotFound`], listing them: never a guess.
 pub fn find_binary(dest: &Path, name: &str) -> Result<PathBuf, FindError> {
     let exe = format!("{name}.exe");
     let mut exact = Vec::new();
     let mut with_exe = Vec::new();
     let mut others = Vec::new();
+    let mut executables = Vec::new();
     let mut pending = vec![dest.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = fs::read_dir(&dir).map_err(|source| FindError::Io {
@@ -826,13 +843,22 @@ pub fn find_binary(dest: &Path, name: &str) -> Result<PathBuf, FindError> {
                     });
                 }
                 Some(list) => list.push(path),
-                None if file_type.is_file() => others.push(relative_text(dest, &path)),
+                None if file_type.is_file() => {
+                    if is_executable(&entry).map_err(|source| FindError::Io {
+                        path: path.clone(),
+                        source,
+                    })? {
+                        executables.push(path.clone());
+                    }
+                    others.push(relative_text(dest, &path));
+                }
                 None => {}
             }
         }
     }
     let found = if exact.is_empty() { with_exe } else { exact };
     match found.len() {
+        0 if executables.len() == 1 => Ok(executables.into_iter().next().unwrap_or_default()),
         0 => {
             others.sort();
             others.truncate(MAX_LISTED);
@@ -851,6 +877,23 @@ pub fn find_binary(dest: &Path, name: &str) -> Result<PathBuf, FindError> {
             })
         }
     }
+}
+
+/// Whether an unpacked file has an executable bit (unpacking rebuilt every mode as 0755 or
+/// 0644). Elsewhere than Unix, a `.exe` name stands in for the bit.
+#[cfg(unix)]
+fn is_executable(entry: &fs::DirEntry) -> io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(entry.metadata()?.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(entry: &fs::DirEntry) -> io::Result<bool> {
+    Ok(entry
+        .file_name()
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".exe"))
 }
 
 fn relative_text(dest: &Path, path: &Path) -> String {
@@ -1852,6 +1895,38 @@ mod tests {
         assert_eq!(
             find_binary(&dirs.dest, "tool").unwrap(),
             dirs.dest.join("bin/tool")
+        );
+    }
+
+    #[test]
+    fn find_binary_falls_back_to_the_only_executable() {
+        let dirs = Dirs::new();
+        dirs.unpack(
+            Format::TarGz,
+            &gz(&tar_of(&[
+                ("gh_2.63.0_linux_amd64/LICENSE", 0o644, b"l"),
+                ("gh_2.63.0_linux_amd64/bin/gh", 0o755, b"1"),
+                ("gh_2.63.0_linux_amd64/share/man/man1/gh.1", 0o644, b"m"),
+            ])),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            find_binary(&dirs.dest, "cli").unwrap(),
+            dirs.dest.join("gh_2.63.0_linux_amd64/bin/gh")
+        );
+        // Two executables and none of that name: no guess.
+        let dirs = Dirs::new();
+        dirs.unpack(
+            Format::TarGz,
+            &gz(&tar_of(&[("a", 0o755, b"1"), ("b", 0o755, b"2")])),
+            &Limits::default(),
+        )
+        .unwrap();
+        let err = find_binary(&dirs.dest, "cli").unwrap_err();
+        assert!(
+            matches!(&err, FindError::NotFound { files, .. } if files == &["a", "b"]),
+            "{err:?}"
         );
     }
 

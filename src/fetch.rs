@@ -39,8 +39,9 @@ pub struct Tap {
 impl Tap {
     /// A tap and the reader for the other side (which sees EOF once the tap is dropped).
     pub fn new() -> (Tap, TapReader) {
-        // 64 chunks of at most 256 KiB: memory stays bounded whatever the archive's size.
-        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        // 16 chunks of at most 256 KiB (4 MiB): memory stays bounded whatever the archive's
+        // size, and the extractor, the slower side, always has bytes waiting.
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
         (
             Tap {
                 tx: Some(tx),

@@ -16,8 +16,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
-use crate::error::{Error, FsError, IoContext};
 use crate::archive::{self, Format};
+use crate::error::{Error, FsError, IoContext};
 use crate::extract::Limits;
 use crate::verify::{self, HashReader};
 
@@ -191,7 +191,12 @@ impl BinDir {
 
     /// The binary to place from an unpacked archive: at its root (`at_root`, the Platform.sh
     /// CLI's layout), or the one regular file of that name anywhere in it.
-    pub fn find(staging: &Path, bin: &str, bin_name: &str, at_root: bool) -> Result<PathBuf, Error> {
+    pub fn find(
+        staging: &Path,
+        bin: &str,
+        bin_name: &str,
+        at_root: bool,
+    ) -> Result<PathBuf, Error> {
         if !at_root {
             return Ok(archive::find_binary(staging, bin)?);
         }

@@ -362,3 +362,94 @@ pub fn write_latest_file(root: &Path, owner: &str, repo: &str, tag: &str) {
     std::fs::create_dir_all(&dir).expect("create releases dir");
     std::fs::write(dir.join("latest"), format!("{tag}\n")).expect("write latest");
 }
+
+// ---- other released tools (issue 7): more formats, GitHub's release API ----
+
+/// A `.tar.xz` of regular files `(path, mode, content)` (see [`tar`]).
+pub fn tar_xz(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    let mut writer =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).expect("xz");
+    writer.write_all(&tar(files)).expect("xz write");
+    writer.finish().expect("xz finish")
+}
+
+/// A `.tar.zst` of regular files `(path, mode, content)` (see [`tar`]).
+pub fn tar_zst(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(
+        tar(files).as_slice(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    )
+}
+
+/// A release of any tool, with exactly the assets given (no `checksums.txt` added).
+pub fn github_release(
+    owner: &str,
+    repo: &str,
+    tag: &str,
+    assets: Vec<(String, Vec<u8>)>,
+) -> Release {
+    Release {
+        owner: owner.to_owned(),
+        repo: repo.to_owned(),
+        tag: tag.to_owned(),
+        version: tag.strip_prefix('v').unwrap_or(tag).to_owned(),
+        assets,
+    }
+}
+
+/// `/api/v3/repos/{owner}/{repo}/releases/tags/{tag}`: where hookstrap asks a mirror for the
+/// release's asset list (GitHub Enterprise's layout).
+pub fn release_api_path(rel: &Release) -> String {
+    format!(
+        "/api/v3/repos/{}/{}/releases/tags/{}",
+        rel.owner, rel.repo, rel.tag
+    )
+}
+
+/// The release as GitHub's REST API returns it (the fields hookstrap reads, plus a few it
+/// ignores): canonical `browser_download_url`s, sizes, and with `digests` each asset's
+/// `"digest": "sha256:…"`.
+pub fn release_api_json(rel: &Release, digests: bool) -> String {
+    let assets: Vec<serde_json::Value> = rel
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(i, (name, bytes))| {
+            let mut asset = serde_json::json!({
+                "id": 1000 + i,
+                "name": name,
+                "label": "",
+                "content_type": "application/octet-stream",
+                "state": "uploaded",
+                "size": bytes.len(),
+                "download_count": 42,
+                "browser_download_url": rel.github_url(name),
+            });
+            if digests {
+                asset["digest"] = format!("sha256:{}", sha256_hex(bytes)).into();
+            }
+            asset
+        })
+        .collect();
+    serde_json::json!({
+        "url": format!("https://api.github.com/repos/{}/{}/releases/1", rel.owner, rel.repo),
+        "html_url": format!("https://github.com/{}/{}/releases/tag/{}", rel.owner, rel.repo, rel.tag),
+        "tag_name": rel.tag,
+        "name": rel.tag,
+        "draft": false,
+        "prerelease": false,
+        "assets": assets,
+    })
+    .to_string()
+}
+
+/// Serve `rel` like github.com does for any tool: the API JSON (with or without digests), every
+/// asset, and `releases/latest` as a 302 to its tag.
+pub fn mount_github_release(server: &TestServer, rel: &Release, digests: bool) {
+    server.route(
+        &release_api_path(rel),
+        Behavior::ok(release_api_json(rel, digests)).header("Content-Type", "application/json"),
+    );
+    mount_release(server, rel);
+    mount_latest_redirect(server, &rel.owner, &rel.repo, &rel.tag);
+}
