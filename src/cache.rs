@@ -41,10 +41,13 @@ pub struct IndexEntry {
     pub size: u64,
 }
 
-/// A binary kept unpacked in the cache, verified against its recorded hash.
+/// The extension of an unpacked binary's record: its BLAKE3 fingerprint.
+const FINGERPRINT: &str = "blake3";
+
+/// A binary kept unpacked in the cache, verified against its recorded fingerprint.
 pub struct CachedBin {
     pub path: PathBuf,
-    pub sha256: String,
+    pub blake3: String,
 }
 
 /// One line of `cache list`.
@@ -200,7 +203,8 @@ impl Cache {
     ) -> Result<Option<CachedBin>, FsError> {
         let dir = self.unpacked_dir(archive_sha256);
         let path = dir.join(bin_name);
-        let recorded = match fs::read_to_string(dir.join(format!("{bin_name}.sha256"))) {
+        let recorded = match fs::read_to_string(dir.join(format!("{bin_name}.{FINGERPRINT}"))) {
+            // 64 hexadecimal digits, the same shape as a SHA-256.
             Ok(text) => verify::parse_sha256(text.trim()),
             Err(_) => None,
         };
@@ -211,7 +215,7 @@ impl Cache {
             remove_any(&dir)?;
             return Ok(None);
         }
-        let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
+        let actual = verify::fingerprint_file(&path).fs("read", &path)?;
         if actual != recorded {
             on_damage(&format!(
                 "cached `{}` is damaged (hashes to {actual}); removing it",
@@ -224,7 +228,7 @@ impl Cache {
         touch(&self.blob_path(archive_sha256));
         Ok(Some(CachedBin {
             path,
-            sha256: recorded,
+            blake3: recorded,
         }))
     }
 
@@ -236,7 +240,7 @@ impl Cache {
         archive_sha256: &str,
         bin_name: &str,
         src: &Path,
-        bin_sha256: &str,
+        bin_blake3: &str,
     ) -> Result<(), FsError> {
         let dir = self.unpacked_dir(archive_sha256);
         fs::create_dir_all(&dir).fs("create the cache directory", &dir)?;
@@ -251,8 +255,8 @@ impl Cache {
         }
         write_atomic(
             &tmp,
-            &dir.join(format!("{bin_name}.sha256")),
-            format!("{bin_sha256}\n").as_bytes(),
+            &dir.join(format!("{bin_name}.{FINGERPRINT}")),
+            format!("{bin_blake3}\n").as_bytes(),
         )?;
         let dest = dir.join(bin_name);
         fs::rename(&staged_bin, &dest).fs("store", &dest)?;
@@ -377,7 +381,7 @@ impl Cache {
             .flatten()
             .flat_map(|dir| fs::read_dir(dir.path()).into_iter().flatten().flatten())
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "sha256"))
+            .filter(|p| p.extension().is_some_and(|x| x == FINGERPRINT))
             .collect();
         records.sort();
         for record in records {
@@ -386,14 +390,14 @@ impl Cache {
                 .ok()
                 .and_then(|t| verify::parse_sha256(t.trim()));
             let Some(recorded) = recorded else {
-                damaged.push((record, "not a sha256 record".into()));
+                damaged.push((record, "not a BLAKE3 record".into()));
                 continue;
             };
             if !fs::symlink_metadata(&bin).is_ok_and(|m| m.file_type().is_file()) {
                 damaged.push((bin, "not a regular file".into()));
                 continue;
             }
-            let (actual, _) = verify::hash_file(&bin).fs("read", &bin)?;
+            let actual = verify::fingerprint_file(&bin).fs("read", &bin)?;
             if actual != recorded {
                 damaged.push((bin, format!("hashes to {actual}, recorded {recorded}")));
             }

@@ -40,8 +40,8 @@ pub struct Installed {
     pub sha256: String,
     /// The binary's file name in the bin dir.
     pub bin: String,
-    /// The binary's own hash, to notice it was replaced or damaged.
-    pub bin_sha256: String,
+    /// The binary's own fingerprint (BLAKE3), to notice it was replaced or damaged.
+    pub bin_blake3: String,
 }
 
 /// What `bin_dir` holds, read without taking its lock (the receipt is replaced atomically).
@@ -155,7 +155,7 @@ impl BinDir {
         }
         let bin = self.path.join(&installed.bin);
         let is_file = fs::symlink_metadata(&bin).is_ok_and(|m| m.is_file());
-        is_file && verify::hash_file(&bin).is_ok_and(|(h, _)| h == installed.bin_sha256)
+        is_file && verify::fingerprint_file(&bin).is_ok_and(|h| h == installed.bin_blake3)
     }
 
     /// A new temporary directory beside the bin dir (same filesystem, so the final rename is
@@ -215,20 +215,20 @@ impl BinDir {
     }
 
     /// Renames `unpacked` (a regular file inside `staging`) into the bin dir and records it.
-    /// `bin_sha256` is the binary's hash when the caller already knows it. Returns the
+    /// `bin_blake3` is the binary's fingerprint when the caller already knows it. Returns the
     /// installed path and its hash.
     pub fn place(
         &self,
         staging: TempDir,
         unpacked: &Path,
         what: &Placement,
-        bin_sha256: Option<&str>,
+        bin_blake3: Option<&str>,
     ) -> Result<(PathBuf, String), Error> {
         fs::set_permissions(unpacked, fs::Permissions::from_mode(0o755))
             .fs("set permissions on", unpacked)?;
-        let bin_sha256 = match bin_sha256 {
+        let bin_blake3 = match bin_blake3 {
             Some(known) => known.to_string(),
-            None => verify::hash_file(unpacked).fs("read", unpacked)?.0,
+            None => verify::fingerprint_file(unpacked).fs("read", unpacked)?,
         };
         let dest = self.path.join(what.bin_name);
         fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
@@ -242,11 +242,11 @@ impl BinDir {
                 target: what.target.to_string(),
                 sha256: what.sha256.to_string(),
                 bin: what.bin_name.to_string(),
-                bin_sha256: bin_sha256.clone(),
+                bin_blake3: bin_blake3.clone(),
             },
         );
         self.write_receipt(&receipt)?;
-        Ok((dest, bin_sha256))
+        Ok((dest, bin_blake3))
     }
 
     /// Places an already verified binary (the cache's unpacked copy): a hard link where the
@@ -254,7 +254,7 @@ impl BinDir {
     pub fn place_verified(
         &self,
         src: &Path,
-        bin_sha256: &str,
+        bin_blake3: &str,
         what: &Placement,
     ) -> Result<PathBuf, Error> {
         let staging = self.staging()?;
@@ -262,7 +262,7 @@ impl BinDir {
         if fs::hard_link(src, &staged).is_err() {
             fs::copy(src, &staged).fs("copy to", &staged)?;
         }
-        Ok(self.place(staging, &staged, what, Some(bin_sha256))?.0)
+        Ok(self.place(staging, &staged, what, Some(bin_blake3))?.0)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and

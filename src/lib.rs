@@ -345,7 +345,7 @@ impl App<'_> {
             // Shared: `prune` leaves the copy alone while we link it.
             let _held = self.cache.lock_shared(sha)?;
             if let Some(cached) = self.cache.unpacked(sha, &bin_name, &warn)? {
-                bin.place_verified(&cached.path, &cached.sha256, &what)?;
+                bin.place_verified(&cached.path, &cached.blake3, &what)?;
                 return Ok("hit");
             }
         }
@@ -406,10 +406,10 @@ impl App<'_> {
             staging
         };
         let unpacked = BinDir::find(staging.path(), &art.bin, &bin_name, art.at_root)?;
-        let (installed, bin_sha) = bin.place(staging, &unpacked, &what, None)?;
+        let (installed, fingerprint) = bin.place(staging, &unpacked, &what, None)?;
         if let Err(e) = self
             .cache
-            .keep_unpacked(&got.sha256, &bin_name, &installed, &bin_sha)
+            .keep_unpacked(&got.sha256, &bin_name, &installed, &fingerprint)
         {
             self.reporter.warn(&format!(
                 "cannot keep an unpacked copy in the cache: {}",

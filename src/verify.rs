@@ -185,6 +185,19 @@ pub fn hash_file(path: &std::path::Path) -> io::Result<(String, u64)> {
     HashReader::new(io::BufReader::with_capacity(256 * 1024, file)).finish()
 }
 
+/// BLAKE3 of a whole file: hookstrap's own fingerprint of a binary it unpacked (the receipt,
+/// the cache's unpacked copies). Releases publish SHA-256, so archives are checked with that;
+/// for our own records BLAKE3 is as strong and about four times faster, which a warm install
+/// of a 60 MB binary feels.
+pub fn fingerprint_file(path: &std::path::Path) -> io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(io::BufReader::with_capacity(
+        256 * 1024,
+        std::fs::File::open(path)?,
+    ))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
 /// Compares a computed hash with the expected one.
 pub fn check(url: &str, expected: &str, actual: &str) -> Result<(), VerifyError> {
     if expected.eq_ignore_ascii_case(actual) {
