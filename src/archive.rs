@@ -564,7 +564,7 @@ fn unpack_zip(
         } else {
             0o644
         };
-        set_mode(&out, mode).map_err(|source| ExtractError::Write {
+        extract::set_file_mode(&out, mode).map_err(|source| ExtractError::Write {
             path: path.clone(),
             source,
         })?;
@@ -679,7 +679,7 @@ fn unpack_bare(
     if written == 0 {
         return Err(ExtractError::Empty);
     }
-    set_mode(&out, 0o755).map_err(|source| ExtractError::Write {
+    extract::set_file_mode(&out, 0o755).map_err(|source| ExtractError::Write {
         path: path.clone(),
         source,
     })?;
@@ -905,7 +905,7 @@ fn relative_text(dest: &Path, path: &Path) -> String {
 /// Make sure `path` is a real directory (not a link to one), creating it if missing.
 fn ensure_dir(path: &Path, shown: &str) -> Result<(), ExtractError> {
     match fs::create_dir(path) {
-        Ok(()) => set_path_mode(path, 0o755).map_err(|source| ExtractError::Create {
+        Ok(()) => extract::set_path_mode(path, 0o755).map_err(|source| ExtractError::Create {
             path: path.to_path_buf(),
             source,
         }),
@@ -952,28 +952,6 @@ fn too_long(shown: &str) -> ExtractError {
         name: shown.to_owned(),
         reason: "is too long for this filesystem",
     }
-}
-
-#[cfg(unix)]
-fn set_mode(file: &File, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_file: &File, _mode: u32) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_path_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_path_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
 }
 
 /// An entry name fit for a terminal: lossy UTF-8, control characters escaped, cut if huge.

@@ -118,40 +118,9 @@ impl Cache {
         self.root.join("locks").join(format!("{sha256}.lock"))
     }
 
-    fn open_lock(&self, sha256: &str) -> Result<(File, PathBuf), FsError> {
-        let path = self.lock_path(sha256);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .fs("open the lock file", &path)?;
-        Ok((file, path))
-    }
-
     fn acquire(&self, sha256: &str, exclusive: bool) -> Result<Held, FsError> {
-        let (file, path) = self.open_lock(sha256)?;
-        let deadline = std::time::Instant::now() + self.lock_timeout;
-        loop {
-            let attempt = if exclusive {
-                file.try_lock()
-            } else {
-                file.try_lock_shared()
-            };
-            match attempt {
-                Ok(()) => return Ok(Held { _file: file }),
-                Err(fs::TryLockError::WouldBlock) => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(FsError::LockTimeout {
-                            path,
-                            secs: self.lock_timeout.as_secs(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", &path, e)),
-            }
-        }
+        let file = lock_file(&self.lock_path(sha256), exclusive, self.lock_timeout)?;
+        Ok(Held { _file: file })
     }
 
     /// The blob for `sha256` if present and intact. A damaged blob (wrong hash, not a regular
@@ -501,8 +470,7 @@ impl Cache {
 
     /// The artifact's lock, exclusively, if nobody holds it right now.
     fn try_lock(&self, sha256: &str) -> Option<Held> {
-        let (file, _) = self.open_lock(sha256).ok()?;
-        file.try_lock().ok()?;
+        let file = lock_file(&self.lock_path(sha256), true, Duration::ZERO).ok()?;
         Some(Held { _file: file })
     }
 }
@@ -546,6 +514,39 @@ fn remove_any(path: &Path) -> Result<(), FsError> {
 fn readable(path: &Path) -> Result<(), FsError> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o644)).fs("set permissions on", path)
+}
+
+/// Opens (creating it) and locks the advisory lock file `path`, exclusively or shared, waiting
+/// up to `timeout`. The kernel releases the lock when the file is closed or the process dies,
+/// so a killed hookstrap never leaves a lock behind.
+pub(crate) fn lock_file(path: &Path, exclusive: bool, timeout: Duration) -> Result<File, FsError> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .fs("open the lock file", path)?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let attempt = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match attempt {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(FsError::LockTimeout {
+                    path: path.to_path_buf(),
+                    secs: timeout.as_secs(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", path, e)),
+        }
+    }
 }
 
 /// Writes a small file through a temporary file in `tmp_dir` and a rename.

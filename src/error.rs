@@ -205,3 +205,12 @@ impl<T> IoContext<T> for std::io::Result<T> {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// 1-based line and column (in characters) of a byte offset, for errors in TOML files.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}

@@ -578,25 +578,25 @@ fn create_file(path: &Path, raw_name: &[u8]) -> Result<File, ExtractError> {
 
 /// Set exactly `mode` (the umask does not apply), on the open file.
 #[cfg(unix)]
-fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
+pub(crate) fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
+pub(crate) fn set_file_mode(_file: &File, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
 /// Set exactly `mode` on a directory this module just created.
 #[cfg(unix)]
-fn set_path_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(crate) fn set_path_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_path_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+pub(crate) fn set_path_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 

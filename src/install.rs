@@ -79,29 +79,7 @@ impl BinDir {
                 reason: "is not a directory".into(),
             });
         }
-        let lock_path = path.join(LOCK);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .fs("open the lock file", &lock_path)?;
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    return Err(FsError::LockTimeout {
-                        path: lock_path,
-                        secs: timeout.as_secs(),
-                    });
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", &lock_path, e)),
-            }
-        }
+        let file = crate::cache::lock_file(&path.join(LOCK), true, timeout)?;
         let bin = BinDir {
             path: path.to_path_buf(),
             _lock: file,

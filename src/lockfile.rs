@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{FsError, IoContext, UsageError};
+use crate::error::{FsError, IoContext, UsageError, line_column};
 use crate::verify::parse_sha256;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -166,15 +166,6 @@ impl LockedTool {
     pub fn artifact(&self, target: &str) -> Option<&LockedArtifact> {
         self.artifacts.iter().find(|a| a.target == target)
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]

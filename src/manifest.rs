@@ -24,6 +24,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::catalog::{Target, Tool, Version};
+use crate::error::line_column;
 use crate::spec::{check_tag, check_url, is_tool_name, parse_repo};
 use crate::verify::parse_sha256;
 
@@ -406,15 +407,6 @@ fn check_asset_pattern(pattern: &str) -> Result<(), String> {
         return Err(format!("`{pattern}` is not a file name pattern"));
     }
     Ok(())
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
