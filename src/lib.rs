@@ -39,7 +39,7 @@ use crate::cache::Cache;
 use crate::catalog::{Target, Tool};
 use crate::cli::{CacheAction, Cli, Command};
 use crate::context::Context;
-use crate::error::{FsError, IoContext, UsageError};
+use crate::error::{IoContext, UsageError};
 use crate::http::Http;
 use crate::install::{BinDir, Placement};
 use crate::lockfile::{LockFile, LockedArtifact, LockedTool};
@@ -59,7 +59,7 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
         http: Http::new(settings.http.clone(), &reporter),
         cache: Cache::new(settings.cache_dir.clone(), settings.lock_timeout),
     };
-    let result = match cli.command {
+    match cli.command {
         Command::Install {
             specs,
             target,
@@ -86,14 +86,6 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
         Command::Mirror { dir } => app.mirror(&dir, out),
         Command::Env => app.env(ctx, out),
         Command::Uninstall { tools } => app.uninstall(&tools, out),
-    };
-    match result {
-        Err(Error::Fs(FsError::Io { source, .. }))
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            Ok(())
-        }
-        other => other,
     }
 }
 
@@ -114,9 +106,7 @@ fn emit(out: &mut dyn Write, text: &str) -> Result<()> {
 
 impl App<'_> {
     fn note(&self, message: &str) {
-        if !self.settings.quiet {
-            let _ = writeln!(std::io::stderr(), "{message}");
-        }
+        self.reporter.info(message);
     }
 
     fn json(&self, out: &mut dyn Write, value: Value) -> Result<()> {
@@ -583,7 +573,8 @@ impl App<'_> {
                     return Ok(());
                 }
                 for (path, reason) in &damaged {
-                    let _ = writeln!(std::io::stderr(), "damaged: `{}`: {reason}", path.display());
+                    self.reporter
+                        .warn(&format!("damaged: `{}`: {reason}", path.display()));
                 }
                 Err(verify::VerifyError::Damaged {
                     count: damaged.len(),

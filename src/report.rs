@@ -18,6 +18,8 @@ pub trait Reporter: Sync {
     fn download_end(&self);
     /// Something went wrong but hookstrap carries on (a retry, a damaged cache blob).
     fn warn(&self, message: &str);
+    /// What was done, for people (stderr); silent with `-q`.
+    fn info(&self, message: &str);
     /// Detail for `-v`.
     fn verbose(&self, message: &str);
 }
@@ -30,6 +32,7 @@ impl Reporter for Silent {
     fn download_progress(&self, _: u64) {}
     fn download_end(&self) {}
     fn warn(&self, _: &str) {}
+    fn info(&self, _: &str) {}
     fn verbose(&self, _: &str) {}
 }
 
@@ -104,6 +107,12 @@ impl Reporter for Terminal {
     fn warn(&self, message: &str) {
         if !self.quiet {
             self.line("warning: ", message);
+        }
+    }
+
+    fn info(&self, message: &str) {
+        if !self.quiet {
+            self.line("", message);
         }
     }
 
