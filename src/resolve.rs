@@ -440,7 +440,8 @@ impl Resolver<'_> {
     /// The CLI's hash from its release's `checksums.txt`.
     fn cli_checksum(&self, art: &mut Artifact) -> Result<(), Error> {
         let url = mirrored(&art.checksums_url(), self.mirror);
-        let body = self.small(&url, &format!("{}@{}", art.name, art.version))?;
+        let what = format!("{}@{} --target {}", art.name, art.version, art.target);
+        let body = self.small(&url, &what)?;
         let text = String::from_utf8_lossy(&body);
         let sums = Checksums::parse(&text, &url)?;
         art.sha256 = Some(sums.get(&art.asset, &url)?.to_string());
@@ -518,7 +519,8 @@ impl Resolver<'_> {
             return Ok(art);
         }
         let api = github::api_url(self.mirror, owner, repo, &tag);
-        let body = self.small(&api, &format!("github:{owner}/{repo}@{tag}"))?;
+        let what = format!("github:{owner}/{repo}@{tag} --target {target}");
+        let body = self.small(&api, &what)?;
         let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
             HttpError::BadAnswer {
                 url: api.clone(),
@@ -536,7 +538,7 @@ impl Resolver<'_> {
             let mut texts = Vec::new();
             for file in source.files() {
                 let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
-                texts.push(String::from_utf8_lossy(&self.small(&url, &file.name)?).into_owned());
+                texts.push(String::from_utf8_lossy(&self.small(&url, &what)?).into_owned());
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             match source.lookup(&texts, &asset.name) {
