@@ -3,7 +3,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  how long each target runs (default 60)
-#   TARGET   checksums, spec, lockfile, extract (default: all four)
+#   TARGET   checksums, spec, lockfile, extract, archive, manifest (default: all six)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each target starts
 # from the seeds in fuzz/seeds/TARGET plus what earlier runs kept in fuzz/corpus/TARGET; a crash
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(checksums spec lockfile extract)
+[ ${#targets[@]} -gt 0 ] || targets=(checksums spec lockfile extract archive manifest)
 
 case $seconds in
   '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, got \`$seconds\`" >&2; exit 2 ;;

@@ -601,11 +601,13 @@ fn zip_error(err: zip::result::ZipError) -> ExtractError {
 fn archive_read_error(err: io::Error) -> ExtractError {
     match err.kind() {
         io::ErrorKind::UnexpectedEof => ExtractError::Truncated { source: Some(err) },
-        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::Other => {
-            ExtractError::Corrupt {
-                source: io::Error::new(err.kind(), escape_text(&err.to_string())),
-            }
-        }
+        // `Unsupported`: an entry compressed with a method we do not read (say, LZMA in a zip).
+        io::ErrorKind::InvalidData
+        | io::ErrorKind::InvalidInput
+        | io::ErrorKind::Unsupported
+        | io::ErrorKind::Other => ExtractError::Corrupt {
+            source: io::Error::new(err.kind(), escape_text(&err.to_string())),
+        },
         _ => ExtractError::Read { source: err },
     }
 }
@@ -1916,5 +1918,39 @@ mod tests {
         std::os::unix::fs::symlink("/bin/sh", dirs.dest.join("bin/gh")).unwrap();
         let err = find_binary(&dirs.dest, "gh").unwrap_err();
         assert!(matches!(err, FindError::NotRegular { .. }), "{err:?}");
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by `scripts/fuzz.sh archive`: a zip whose sizes do not add up was a local error
+    /// (exit 7) instead of a corrupt archive (exit 6).
+    #[test]
+    fn a_zip_with_inconsistent_sizes_is_an_archive_error() {
+        let zip: &[u8] = &[
+            80, 75, 3, 4, 20, 0, 0, 0, 0, 0, 122, 191, 123, 93, 29, 157, 251, 4, 10, 0, 0, 0, 10,
+            0, 0, 0, 4, 0, 0, 0, 116, 111, 111, 108, 35, 33, 47, 98, 105, 110, 47, 115, 104, 10,
+            80, 75, 3, 4, 20, 0, 0, 0, 0, 0, 122, 191, 123, 93, 131, 22, 220, 140, 1, 0, 0, 0, 1,
+            0, 0, 0, 10, 0, 0, 0, 100, 105, 114, 47, 114, 101, 97, 100, 109, 101, 120, 80, 75, 1,
+            2, 20, 3, 20, 0, 0, 0, 123, 0, 0, 122, 191, 93, 29, 157, 251, 4, 10, 0, 0, 0, 10, 0, 0,
+            0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 1, 0, 0, 0, 0, 116, 111, 111, 108, 80, 75,
+            1, 2, 20, 3, 20, 0, 0, 0, 0, 0, 122, 191, 123, 93, 131, 22, 100, 0, 1, 0, 0, 0, 1, 0,
+            0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 1, 44, 0, 0, 0, 100, 105, 114, 47, 114,
+            101, 97, 100, 109, 101, 80, 75, 5, 6, 0, 0, 0, 0, 2, 0, 2, 0, 106, 0, 0, 0, 85, 0, 0,
+            0, 0, 0,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let err = unpack(
+            Format::Zip,
+            zip,
+            None,
+            dir.path(),
+            "tool",
+            &extract::Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 6, "{err:?}");
     }
 }
