@@ -634,7 +634,7 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
             .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
             .or_default()
             .insert(entry.asset.clone(), (entry.sha256.clone(), entry.size));
-        if let Some(v) = crate::catalog::Version::parse(&entry.version)
+        if let Some(v) = crate::catalog::Version::parse_loose(&entry.version)
             && !v.is_prerelease()
         {
             let slot = newest.entry((entry.owner.clone(), entry.repo.clone()));
@@ -668,7 +668,7 @@ pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<u
         // A tree exported before from a fuller cache may already name a newer release.
         let existing = fs::read_to_string(&path)
             .ok()
-            .and_then(|t| crate::catalog::Version::parse(t.trim()));
+            .and_then(|t| crate::catalog::Version::parse_loose(t.trim()));
         if existing.is_some_and(|e| e > *version) {
             continue;
         }

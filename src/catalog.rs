@@ -215,6 +215,12 @@ impl Version {
         })
     }
 
+    /// Like [`Version::parse`], after any prefix before the first digit: release tags such as
+    /// `jq-1.7.1` or `release-2.0.0` still order by their version.
+    pub fn parse_loose(text: &str) -> Option<Version> {
+        Version::parse(text.trim_start_matches(|c: char| !c.is_ascii_digit()))
+    }
+
     pub fn is_prerelease(&self) -> bool {
         self.pre.is_some()
     }
@@ -262,6 +268,15 @@ mod tests {
         let rc = Version::parse("5.11.0-rc1").unwrap();
         assert!(rc.is_prerelease());
         assert!(rc < Version::new(5, 11, 0));
+        assert_eq!(
+            Version::parse_loose("jq-1.7.1"),
+            Some(Version::new(1, 7, 1))
+        );
+        assert_eq!(
+            Version::parse_loose("v2.63.0"),
+            Some(Version::new(2, 63, 0))
+        );
+        assert_eq!(Version::parse_loose("nightly"), None);
         for bad in [
             "",
             "5",

@@ -403,7 +403,7 @@ impl Resolver<'_> {
                 .entries()
                 .into_iter()
                 .filter(|e| e.tool == name && e.target == target.name() && !e.tag.is_empty())
-                .filter_map(|e| Some((Version::parse(&e.version)?, e.tag)))
+                .filter_map(|e| Some((Version::parse_loose(&e.version)?, e.tag)))
                 .filter(|(v, _)| !v.is_prerelease())
                 .max()
                 .map(|(_, tag)| tag)

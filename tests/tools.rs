@@ -321,6 +321,33 @@ fn jq_bare_binary_is_verified_by_sha256sum_txt() {
 }
 
 #[test]
+fn offline_latest_of_a_github_tool_is_the_newest_cached_tag_even_when_not_semver() {
+    let server = TestServer::start();
+    let rel = jq_release();
+    mount_github_release(&server, &rel, false);
+    let online = Sandbox::new();
+    assert_success(&run_mirrored(
+        &online,
+        &server,
+        &["install", "github:jqlang/jq@jq-1.7.1"],
+    ));
+    let before = server.total();
+
+    let offline = Sandbox::new();
+    let out = common::run(
+        offline
+            .cmd()
+            .args(["install", "github:jqlang/jq", "--offline", "--json"])
+            .env("HOOKSTRAP_CACHE_DIR", &online.cache),
+    );
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(json["version"], "jq-1.7.1");
+    assert_eq!(json["cache"], "hit");
+    assert_eq!(server.total(), before, "offline asked nothing");
+}
+
+#[test]
 fn ripgrep_prefers_the_musl_build_verified_by_its_sidecar() {
     let server = TestServer::start();
     let rel = rg_release();
