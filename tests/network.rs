@@ -487,6 +487,23 @@ fn a_server_that_stalls_after_the_headers_ends_in_exit_4() {
     );
 }
 
+#[test]
+fn a_server_that_never_answers_ends_in_exit_4() {
+    let server = TestServer::start();
+    let (_, path) = mounted(&server);
+    server.route(&path, Behavior::stall_before_headers());
+    let sb = Sandbox::new();
+    let out = install_env(
+        &sb,
+        &server.url(),
+        &[],
+        &[("HOOKSTRAP_TIMEOUT", "1"), ("HOOKSTRAP_RETRIES", "1")],
+    );
+    assert_exit(&out, 4);
+    assert_eq!(server.count(&path), 2, "a silent server is retried");
+    assert!(!sb.bin_dir().join("platform").exists());
+}
+
 // ---- plain http and redirects -------------------------------------------------------------
 
 #[test]

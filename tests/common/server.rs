@@ -90,6 +90,8 @@ pub enum Behavior {
         headers: Vec<(String, String)>,
         len: u64,
     },
+    /// Nothing at all, not even a status line, until the server is dropped.
+    StallBeforeHeaders,
     /// The first `first` requests get `this`, every later one gets `then` (counted per route,
     /// nested sequences count relative to their own start).
     Sequence {
@@ -176,6 +178,11 @@ impl Behavior {
         }
     }
 
+    /// The connection is accepted and the request read, then silence: no status line.
+    pub fn stall_before_headers() -> Self {
+        Self::StallBeforeHeaders
+    }
+
     /// Headers announcing `len` bytes, then silence until the server is dropped.
     pub fn stall_after_headers(len: u64) -> Self {
         Self::StallAfterHeaders {
@@ -232,6 +239,8 @@ impl Behavior {
                 let b = std::mem::replace(&mut **then, Self::status(0));
                 **then = b.header(name, value);
             }
+            // Sends no headers at all.
+            Self::StallBeforeHeaders => {}
         }
         self
     }
@@ -799,6 +808,12 @@ fn respond(
         Behavior::StallAfterHeaders { headers, len } => {
             write_head(out, 200, headers, Some(*len), close)?;
             out.flush()?;
+            while !stop.load(Ordering::SeqCst) {
+                thread::sleep(STALL_POLL);
+            }
+            Ok(After::Abort)
+        }
+        Behavior::StallBeforeHeaders => {
             while !stop.load(Ordering::SeqCst) {
                 thread::sleep(STALL_POLL);
             }
