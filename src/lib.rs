@@ -246,7 +246,8 @@ impl App<'_> {
         if let Some(env) = &self.settings.env_file {
             envfile::check(env, &self.settings.bin_dir)?;
         }
-        // Network phase first: nothing in the app dir changes until every archive is verified.
+        // Every version and hash is settled before the bin dir is touched; then each tool is
+        // fetched, verified and placed atomically on its own.
         let planned = requests
             .iter()
             .map(|req| resolver.resolve(req, target))
