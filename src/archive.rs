@@ -20,7 +20,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::extract::{self, ExtractError, Limits, Unpacked};
+use crate::extract::{self, ExtractError, Limits, Unpacked, escape_text, shown_name, shown_text};
 
 /// Size of the copy buffer.
 const BUF_SIZE: usize = 64 * 1024;
@@ -28,9 +28,6 @@ const BUF_SIZE: usize = 64 * 1024;
 /// Most memory the xz decoder may allocate for one block's dictionary, in KiB (`xz -9` needs
 /// 64 MiB; anything larger than this is not a release archive).
 const XZ_MEM_LIMIT_KB: u32 = 256 * 1024;
-
-/// Longest entry name printed in a message; longer ones are cut.
-const MAX_SHOWN_NAME: usize = 200;
 
 /// How a release asset is packed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -954,32 +951,6 @@ fn too_long(shown: &str) -> ExtractError {
         name: shown.to_owned(),
         reason: "is too long for this filesystem",
     }
-}
-
-/// An entry name fit for a terminal: lossy UTF-8, control characters escaped, cut if huge.
-fn shown_name(raw: &[u8]) -> String {
-    shown_text(&String::from_utf8_lossy(raw))
-}
-
-fn shown_text(text: &str) -> String {
-    let mut shown = escape_text(text);
-    if let Some((cut, _)) = shown.char_indices().nth(MAX_SHOWN_NAME) {
-        shown.truncate(cut);
-        shown.push('…');
-    }
-    shown
-}
-
-fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

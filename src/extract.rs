@@ -632,9 +632,13 @@ fn kind_name(kind: EntryType) -> String {
 }
 
 /// An entry name fit for a terminal: lossy UTF-8, control characters escaped, cut if huge.
-fn shown_name(raw: &[u8]) -> String {
-    let lossy = String::from_utf8_lossy(raw);
-    let mut shown = escape_text(&lossy);
+pub(crate) fn shown_name(raw: &[u8]) -> String {
+    shown_text(&String::from_utf8_lossy(raw))
+}
+
+/// Text from an archive fit for a terminal: control characters escaped, cut if huge.
+pub(crate) fn shown_text(text: &str) -> String {
+    let mut shown = escape_text(text);
     if let Some((cut, _)) = shown.char_indices().nth(MAX_SHOWN_NAME) {
         shown.truncate(cut);
         shown.push('…');
@@ -647,7 +651,7 @@ fn shown_path(path: &Path) -> String {
     escape_text(&path.to_string_lossy())
 }
 
-fn escape_text(text: &str) -> String {
+pub(crate) fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
