@@ -20,7 +20,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::extract::{self, ExtractError, Limits, Unpacked, escape_text, shown_name, shown_text};
+use crate::extract::{
+    self, ExtractError, Limits, Unpacked, ensure_dir, escape_text, shown_name, shown_text, too_long,
+};
 
 /// Size of the copy buffer.
 const BUF_SIZE: usize = 64 * 1024;
@@ -901,33 +903,6 @@ fn relative_text(dest: &Path, path: &Path) -> String {
 
 // ---- filesystem helpers (the same rules as `extract`) ----
 
-/// Make sure `path` is a real directory (not a link to one), creating it if missing.
-fn ensure_dir(path: &Path, shown: &str) -> Result<(), ExtractError> {
-    match fs::create_dir(path) {
-        Ok(()) => extract::set_path_mode(path, 0o755).map_err(|source| ExtractError::Create {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(err) if err.kind() == io::ErrorKind::InvalidFilename => Err(too_long(shown)),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
-            match fs::symlink_metadata(path) {
-                Ok(meta) if meta.file_type().is_dir() => Ok(()),
-                Ok(_) => Err(ExtractError::Duplicate {
-                    name: shown.to_owned(),
-                }),
-                Err(source) => Err(ExtractError::Create {
-                    path: path.to_path_buf(),
-                    source,
-                }),
-            }
-        }
-        Err(source) => Err(ExtractError::Create {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
 /// Create a new file, never opening an existing one or following a link.
 fn create_file(path: &Path, shown: &str) -> Result<File, ExtractError> {
     let mut options = OpenOptions::new();
@@ -944,13 +919,6 @@ fn create_file(path: &Path, shown: &str) -> Result<File, ExtractError> {
             source,
         },
     })
-}
-
-fn too_long(shown: &str) -> ExtractError {
-    ExtractError::UnsafePath {
-        name: shown.to_owned(),
-        reason: "is too long for this filesystem",
-    }
 }
 
 #[cfg(test)]

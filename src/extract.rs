@@ -368,7 +368,7 @@ fn unpack_entries<R: Read>(
             let mut path = dest.to_path_buf();
             for component in &relative {
                 path.push(component);
-                ensure_dir(&path, &raw_name)?;
+                ensure_dir(&path, &shown_name(&raw_name))?;
             }
         } else {
             if size > limits.max_unpacked_bytes - unpacked.bytes {
@@ -392,7 +392,7 @@ fn unpack_entries<R: Read>(
             let mut path = dest.to_path_buf();
             for component in parents {
                 path.push(component);
-                ensure_dir(&path, &raw_name)?;
+                ensure_dir(&path, &shown_name(&raw_name))?;
             }
             path.push(file_name);
             let mut file = create_file(&path, &raw_name)?;
@@ -518,18 +518,19 @@ pub(crate) fn safe_relative_path(raw: &[u8], max_len: usize) -> Result<Vec<&str>
 }
 
 /// Make sure `path` is a real directory (not a link to one), creating it if missing.
-fn ensure_dir(path: &Path, raw_name: &[u8]) -> Result<(), ExtractError> {
+/// `shown` is the entry's name as messages print it.
+pub(crate) fn ensure_dir(path: &Path, shown: &str) -> Result<(), ExtractError> {
     match fs::create_dir(path) {
         Ok(()) => set_path_mode(path, 0o755).map_err(|source| ExtractError::Create {
             path: path.to_path_buf(),
             source,
         }),
-        Err(err) if err.kind() == io::ErrorKind::InvalidFilename => Err(name_too_long(raw_name)),
+        Err(err) if err.kind() == io::ErrorKind::InvalidFilename => Err(too_long(shown)),
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
             match fs::symlink_metadata(path) {
                 Ok(meta) if meta.file_type().is_dir() => Ok(()),
                 Ok(_) => Err(ExtractError::Duplicate {
-                    name: shown_name(raw_name),
+                    name: shown.to_owned(),
                 }),
                 Err(source) => Err(ExtractError::Create {
                     path: path.to_path_buf(),
@@ -547,9 +548,10 @@ fn ensure_dir(path: &Path, raw_name: &[u8]) -> Result<(), ExtractError> {
 /// A name within `max_path_len` that the filesystem still cannot hold (a component over
 /// `NAME_MAX`, or the whole path over `PATH_MAX`): the archive's fault, not the disk's. (Found
 /// while writing the extraction fuzz target: it was reported as a local write failure, exit 7.)
-fn name_too_long(raw_name: &[u8]) -> ExtractError {
+/// A name the filesystem cannot hold (a component over 255 bytes): the archive's fault.
+pub(crate) fn too_long(shown: &str) -> ExtractError {
     ExtractError::UnsafePath {
-        name: shown_name(raw_name),
+        name: shown.to_owned(),
         reason: "is too long for this filesystem",
     }
 }
@@ -566,7 +568,7 @@ fn create_file(path: &Path, raw_name: &[u8]) -> Result<File, ExtractError> {
                 name: shown_name(raw_name),
             }
         } else if source.kind() == io::ErrorKind::InvalidFilename {
-            name_too_long(raw_name)
+            too_long(&shown_name(raw_name))
         } else {
             ExtractError::Create {
                 path: path.to_path_buf(),
