@@ -164,14 +164,6 @@ pub fn remove(env_file: &Path) -> Result<bool, FsError> {
     Ok(true)
 }
 
-/// Whether the env file holds a (well-formed) block.
-pub fn has_block(env_file: &Path) -> Result<bool, FsError> {
-    match resolve(env_file)? {
-        None => Ok(false),
-        Some(real) => Ok(find_block(&read_text(&real)?, env_file)?.is_some()),
-    }
-}
-
 fn read_text(path: &Path) -> Result<String, FsError> {
     let bytes = fs::read(path).fs("read", path)?;
     String::from_utf8(bytes).map_err(|_| FsError::Refused {

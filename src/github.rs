@@ -90,14 +90,6 @@ pub fn api_url(mirror_or_github: &str, owner: &str, repo: &str, tag: &str) -> St
     )
 }
 
-/// The API address of the release `latest` points to.
-pub fn latest_api_url(mirror_or_github: &str, owner: &str, repo: &str) -> String {
-    format!(
-        "{}/releases/latest",
-        repo_api(mirror_or_github, owner, repo)
-    )
-}
-
 fn repo_api(base: &str, owner: &str, repo: &str) -> String {
     let (owner, repo) = (encode_segment(owner), encode_segment(repo));
     if is_github(base) {
@@ -1536,14 +1528,6 @@ mod tests {
         assert_eq!(
             api_url("file:///srv/mirror", "o", "r", "v1+build/x"),
             "file:///srv/mirror/api/v3/repos/o/r/releases/tags/v1%2Bbuild%2Fx"
-        );
-        assert_eq!(
-            latest_api_url("https://github.com", "mikefarah", "yq"),
-            "https://api.github.com/repos/mikefarah/yq/releases/latest"
-        );
-        assert_eq!(
-            latest_api_url("http://127.0.0.1:8080", "o", "r"),
-            "http://127.0.0.1:8080/api/v3/repos/o/r/releases/latest"
         );
     }
 

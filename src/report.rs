@@ -24,18 +24,6 @@ pub trait Reporter: Sync {
     fn verbose(&self, message: &str);
 }
 
-/// Reports nothing; for library users and tests.
-pub struct Silent;
-
-impl Reporter for Silent {
-    fn download_start(&self, _: &str, _: Option<u64>) {}
-    fn download_progress(&self, _: u64) {}
-    fn download_end(&self) {}
-    fn warn(&self, _: &str) {}
-    fn info(&self, _: &str) {}
-    fn verbose(&self, _: &str) {}
-}
-
 /// The terminal reporter behind the binary.
 pub struct Terminal {
     bars: bool,
