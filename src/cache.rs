@@ -14,13 +14,14 @@
 //! file, is removed and never served.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{FsError, IoContext};
+use crate::diag::{FsError, IoContext};
+use crate::fsutil::{lock_file, readable, remove_any, write_atomic};
 use crate::verify;
 
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by hookstrap.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
@@ -243,15 +244,13 @@ impl Cache {
             .fs("create a download file in", &dir)
     }
 
-    /// Moves a downloaded file into the store after checking it hashes to `sha256`.
+    /// Moves a downloaded file, whose hash the caller has checked to be `sha256`, into the
+    /// store.
     pub fn store(
         &self,
         partial: tempfile::NamedTempFile,
-        url: &str,
         sha256: &str,
-        computed: &str,
-    ) -> Result<PathBuf, crate::Error> {
-        verify::check(url, sha256, computed)?;
+    ) -> Result<PathBuf, FsError> {
         partial.as_file().sync_all().fs("write", partial.path())?;
         readable(partial.path())?;
         let dest = self.blob_path(sha256);
@@ -491,245 +490,6 @@ fn touch(path: &Path) {
     if let Ok(f) = File::options().write(true).open(path) {
         let _ = f.set_modified(SystemTime::now());
     }
-}
-
-fn remove_any(path: &Path) -> Result<(), FsError> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(FsError::io("remove", path, e)),
-    };
-    let result = if meta.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    match result {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(FsError::io("remove", path, e)),
-        _ => Ok(()),
-    }
-}
-
-/// Makes a file we created `0644`, as an ordinary file would be.
-fn readable(path: &Path) -> Result<(), FsError> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).fs("set permissions on", path)
-}
-
-/// Opens (creating it) and locks the advisory lock file `path`, exclusively or shared, waiting
-/// up to `timeout`. The kernel releases the lock when the file is closed or the process dies,
-/// so a killed hookstrap never leaves a lock behind.
-pub(crate) fn lock_file(path: &Path, exclusive: bool, timeout: Duration) -> Result<File, FsError> {
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .fs("open the lock file", path)?;
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let attempt = if exclusive {
-            file.try_lock()
-        } else {
-            file.try_lock_shared()
-        };
-        match attempt {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(FsError::LockTimeout {
-                    path: path.to_path_buf(),
-                    secs: timeout.as_secs(),
-                });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(FsError::io("lock", path, e)),
-        }
-    }
-}
-
-/// Writes a small file through a temporary file in `tmp_dir` and a rename.
-pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).fs("create the directory", parent)?;
-    }
-    fs::create_dir_all(tmp_dir).fs("create the directory", tmp_dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(tmp_dir)
-        .fs("create a temporary file in", tmp_dir)?;
-    tmp.write_all(bytes).fs("write", tmp.path())?;
-    // tempfile creates 0600; these are ordinary files (and a mirror's are served by others).
-    readable(tmp.path())?;
-    tmp.persist(path)
-        .map_err(|e| FsError::io("write", path, e.error))?;
-    Ok(())
-}
-
-/// Writes every intact cached artifact into `dir` in github.com's layout (SPEC.md, "Mirror"):
-/// `{owner}/{repo}/releases/download/{tag}/{asset}`, a `checksums.txt` per release listing the
-/// assets held, and `{owner}/{repo}/releases/latest` naming the newest non-prerelease tag.
-/// Returns the number of artifacts written.
-pub fn export_mirror(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
-    use std::collections::BTreeMap;
-
-    // (owner, repo, tag) → asset → (sha256, size)
-    let mut releases: BTreeMap<(String, String, String), ReleaseAssets> = BTreeMap::new();
-    let mut newest: BTreeMap<(String, String), (crate::catalog::Version, String)> = BTreeMap::new();
-    let mut written = 0;
-    fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
-    let tmp = dir.join(".hookstrap-tmp");
-    for entry in cache.entries() {
-        if entry.owner.is_empty() {
-            // A `url:` tool: it has no place in github.com's layout.
-            continue;
-        }
-        // Shared: a concurrent `prune` cannot remove the blob while it is copied.
-        let _held = cache.lock_shared(&entry.sha256)?;
-        let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
-            continue;
-        };
-        let release = dir
-            .join(&entry.owner)
-            .join(&entry.repo)
-            .join("releases")
-            .join("download")
-            .join(&entry.tag);
-        let dest = release.join(&entry.asset);
-        if !safe_component(&entry.owner)
-            || !safe_component(&entry.repo)
-            || !safe_component(&entry.tag)
-            || !safe_component(&entry.asset)
-        {
-            warn(&format!(
-                "skipping cache entry with an unsafe name: {}",
-                entry.url
-            ));
-            continue;
-        }
-        fs::create_dir_all(&release).fs("create the directory", &release)?;
-        let same = crate::verify::hash_file(&dest).is_ok_and(|(h, _)| h == entry.sha256);
-        if !same {
-            fs::create_dir_all(&tmp).fs("create the directory", &tmp)?;
-            let staged = tmp.join(&entry.sha256);
-            let _ = fs::remove_file(&staged);
-            // A copy, not a hard link: the mirror is handed to web servers, uploaders and
-            // people, and a write through a shared inode would damage the cache too.
-            fs::copy(&blob, &staged).fs("copy to", &staged)?;
-            readable(&staged)?;
-            let (copied, _) = crate::verify::hash_file(&staged).fs("read", &staged)?;
-            if copied != entry.sha256 {
-                let _ = fs::remove_file(&staged);
-                warn(&format!(
-                    "`{}` changed while it was copied; skipping it",
-                    blob.display()
-                ));
-                continue;
-            }
-            fs::rename(&staged, &dest).fs("write", &dest)?;
-        }
-        written += 1;
-        releases
-            .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
-            .or_default()
-            .insert(entry.asset.clone(), (entry.sha256.clone(), entry.size));
-        if let Some(v) = crate::catalog::Version::parse_loose(&entry.version)
-            && !v.is_prerelease()
-        {
-            let slot = newest.entry((entry.owner.clone(), entry.repo.clone()));
-            let slot = slot.or_insert_with(|| (v.clone(), entry.tag.clone()));
-            if v > slot.0 {
-                *slot = (v, entry.tag.clone());
-            }
-        }
-    }
-    for ((owner, repo, tag), assets) in &releases {
-        let release = dir
-            .join(owner)
-            .join(repo)
-            .join("releases")
-            .join("download")
-            .join(tag);
-        let path = release.join("checksums.txt");
-        // Keep lines for assets another export wrote, unless we now hold the same name.
-        let mut lines: BTreeMap<String, String> = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| crate::verify::Checksums::parse(&t, "").ok())
-            .map(|c| c.into_map())
-            .unwrap_or_default();
-        lines.extend(assets.iter().map(|(a, (h, _))| (a.clone(), h.clone())));
-        let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
-        write_atomic(&tmp, &path, body.as_bytes())?;
-        write_release_json(dir, &tmp, owner, repo, tag, assets)?;
-    }
-    for ((owner, repo), (version, tag)) in &newest {
-        let path = dir.join(owner).join(repo).join("releases").join("latest");
-        // A tree exported before from a fuller cache may already name a newer release.
-        let existing = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| crate::catalog::Version::parse_loose(t.trim()));
-        if existing.is_some_and(|e| e > *version) {
-            continue;
-        }
-        write_atomic(&tmp, &path, format!("{tag}\n").as_bytes())?;
-    }
-    let _ = fs::remove_dir_all(&tmp);
-    Ok(written)
-}
-
-/// A release's assets held: name → (sha256, size).
-type ReleaseAssets = std::collections::BTreeMap<String, (String, u64)>;
-
-/// The release API's answer for a mirror (`api/v3/repos/{owner}/{repo}/releases/tags/{tag}`,
-/// GitHub Enterprise's layout, as SPEC.md says): the assets held, each with its `digest`, so
-/// a machine using the mirror finds every hash without any checksums file. Assets listed by an
-/// earlier export are kept.
-fn write_release_json(
-    dir: &Path,
-    tmp: &Path,
-    owner: &str,
-    repo: &str,
-    tag: &str,
-    assets: &ReleaseAssets,
-) -> Result<(), FsError> {
-    use std::collections::BTreeMap;
-
-    let path = dir
-        .join("api/v3/repos")
-        .join(owner)
-        .join(repo)
-        .join("releases/tags")
-        .join(tag);
-    let mut listed: BTreeMap<String, serde_json::Value> = fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("assets").and_then(|a| a.as_array()).cloned())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|a| Some((a.get("name")?.as_str()?.to_string(), a)))
-        .collect();
-    for (name, (sha, size)) in assets {
-        listed.insert(
-            name.clone(),
-            serde_json::json!({
-                "name": name,
-                "browser_download_url": crate::resolve::release_url(owner, repo, tag, name),
-                "size": size,
-                "digest": format!("sha256:{sha}"),
-            }),
-        );
-    }
-    let body = serde_json::json!({
-        "tag_name": tag,
-        "prerelease": crate::catalog::Version::parse(tag).is_some_and(|v| v.is_prerelease()),
-        "assets": listed.into_values().collect::<Vec<_>>(),
-    });
-    write_atomic(tmp, &path, body.to_string().as_bytes())
-}
-
-fn safe_component(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{FsError, IoContext};
+use crate::diag::{FsError, IoContext};
 
 pub const START: &str = "# >>> hookstrap >>>";
 pub const END: &str = "# <<< hookstrap <<<";

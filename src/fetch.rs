@@ -13,11 +13,45 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::cache::{Cache, Held, IndexEntry};
-use crate::error::{Error, IoContext};
+use crate::diag::{Code, Diagnostic, FsError, IoContext, Offline};
 use crate::http::{Http, HttpError, Sink, redact};
 use crate::report::Reporter;
 use crate::resolve::{Artifact, mirrored};
-use crate::verify::VerifyError;
+use crate::verify::{self, VerifyError};
+
+/// Why a verified blob could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error(transparent)]
+    Offline(#[from] Offline),
+}
+
+impl FetchError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            FetchError::Http(e) => e,
+            FetchError::Verify(e) => e,
+            FetchError::Fs(e) => e,
+            FetchError::Offline(e) => e,
+        }
+    }
+}
+
+impl Diagnostic for FetchError {
+    fn code(&self) -> Code {
+        self.inner().code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().hint()
+    }
+}
 
 /// A verified blob and whether it was already cached. Holds the artifact's lock until dropped.
 pub struct Obtained {
@@ -134,7 +168,7 @@ pub fn obtain(
     art: &Artifact,
     mirror: &str,
     reporter: &dyn Reporter,
-) -> Result<Obtained, Error> {
+) -> Result<Obtained, FetchError> {
     obtain_with(cache, http, art, mirror, reporter, None)
 }
 
@@ -146,11 +180,8 @@ pub fn obtain_with(
     mirror: &str,
     reporter: &dyn Reporter,
     tap: Option<&mut Tap>,
-) -> Result<Obtained, Error> {
-    let sha256 = art
-        .sha256
-        .clone()
-        .ok_or_else(|| Error::Internal(format!("no hash resolved for `{}`", art.url)))?;
+) -> Result<Obtained, FetchError> {
+    let sha256 = art.sha256.clone();
     cache.ensure_layout()?;
     let shared = cache.lock_shared(&sha256)?;
     let (path, hit, held) = match cache.verified_blob(&sha256, &|m| reporter.warn(m))? {
@@ -202,13 +233,13 @@ fn download(
     sha256: &str,
     reporter: &dyn Reporter,
     tap: Option<&mut Tap>,
-) -> Result<(PathBuf, bool, Held), Error> {
+) -> Result<(PathBuf, bool, Held), FetchError> {
     let url = mirrored(&art.url, mirror);
-    let offline = || Error::Offline {
+    let offline = || Offline {
         what: format!("{}@{} --target {}", art.name, art.version, art.target),
     };
-    if http.config().offline && !url.starts_with("file:") {
-        return Err(offline());
+    if http.refuses_offline(&url) {
+        return Err(offline().into());
     }
     let held = cache.lock(sha256)?;
     if let Some(path) = cache.verified_blob(sha256, &|m| reporter.warn(m))? {
@@ -224,9 +255,10 @@ fn download(
     let (computed, _) = http
         .download(&url, &mut tee, &partial_path, Some(sha256))
         .map_err(|e| match e {
-            HttpError::FileNotFound(_) if http.config().offline => offline(),
-            other => other.into(),
+            HttpError::FileNotFound(_) if http.config().offline => offline().into(),
+            other => FetchError::from(other),
         })?;
-    let path = cache.store(partial, &url, sha256, &computed)?;
+    verify::check(&url, sha256, &computed)?;
+    let path = cache.store(partial, sha256)?;
     Ok((path, false, held))
 }

@@ -58,7 +58,7 @@ use reqwest::header::{
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
-use crate::error::code;
+use crate::diag::{Code, Diagnostic};
 use crate::report::Reporter;
 
 pub const MAX_REDIRECTS: usize = 10;
@@ -134,18 +134,18 @@ pub enum HttpError {
     },
 }
 
-impl HttpError {
-    pub fn exit_code(&self) -> u8 {
+impl Diagnostic for HttpError {
+    fn code(&self) -> Code {
         match self {
-            HttpError::NotFound { .. } | HttpError::FileNotFound(_) => code::NOT_FOUND,
-            HttpError::BadUrl { .. } | HttpError::BadProxy { .. } => code::USAGE,
-            HttpError::Offline { .. } => code::OFFLINE,
-            HttpError::ReadFile { .. } | HttpError::Write { .. } => code::LOCAL_FS,
-            _ => code::NETWORK,
+            HttpError::NotFound { .. } | HttpError::FileNotFound(_) => Code::NotFound,
+            HttpError::BadUrl { .. } | HttpError::BadProxy { .. } => Code::Usage,
+            HttpError::Offline { .. } => Code::Offline,
+            HttpError::ReadFile { .. } | HttpError::Write { .. } => Code::LocalFs,
+            _ => Code::Network,
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             HttpError::Tls { .. } => Some(
                 "if a proxy or a private CA signs this certificate, point `SSL_CERT_FILE` (or `SSL_CERT_DIR`) at its PEM".into(),
@@ -186,7 +186,9 @@ impl HttpError {
             _ => None,
         }
     }
+}
 
+impl HttpError {
     fn transport(url: &Url, err: reqwest::Error, idle: Duration) -> HttpError {
         let url_text = redact(url.as_str());
         if err.is_timeout() && !err.is_connect() {
@@ -432,12 +434,18 @@ impl<'r> Http<'r> {
         Ok(self.client.get_or_init(|| client))
     }
 
+    /// Whether `--offline` forbids fetching `url`: every URL but `file://` needs the network.
+    /// The one place the offline policy is decided.
+    pub fn refuses_offline(&self, url: &str) -> bool {
+        self.config.offline && !url.starts_with("file:")
+    }
+
     /// Parses `url`, refusing what policy forbids before anything is sent.
     pub fn check_url(&self, url: &str) -> Result<Url, HttpError> {
         let parsed = Url::parse(url).map_err(|_| HttpError::BadUrl { url: redact(url) })?;
         match parsed.scheme() {
+            _ if self.refuses_offline(url) => Err(HttpError::Offline { url: redact(url) }),
             "file" => Ok(parsed),
-            _ if self.config.offline => Err(HttpError::Offline { url: redact(url) }),
             "https" => Ok(parsed),
             "http" if self.config.allow_http || is_loopback(&parsed) => Ok(parsed),
             "http" => Err(HttpError::PlainHttp { url: redact(url) }),

@@ -16,14 +16,48 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
-use crate::archive::{self, Format};
-use crate::error::{Error, FsError, IoContext};
-use crate::extract::Limits;
-use crate::verify::{self, HashReader};
+use crate::diag::{Code, Diagnostic, FsError, IoContext};
+use crate::resolve::Artifact;
+use crate::unpack::{self, ExtractError, FindError, Limits};
+use crate::verify::{self, HashReader, VerifyError};
 
 const RECEIPT: &str = ".hookstrap-receipt.json";
 const LOCK: &str = ".hookstrap.lock";
 const TMP_PREFIX: &str = ".hookstrap-tmp-";
+
+/// Why a binary was not placed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Find(#[from] FindError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+}
+
+impl InstallError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            InstallError::Fs(e) => e,
+            InstallError::Extract(e) => e,
+            InstallError::Find(e) => e,
+            InstallError::Verify(e) => e,
+        }
+    }
+}
+
+impl Diagnostic for InstallError {
+    fn code(&self) -> Code {
+        self.inner().code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().hint()
+    }
+}
 
 /// What the bin dir holds, per tool.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -53,13 +87,25 @@ pub fn read_receipt(bin_dir: &Path) -> Receipt {
 }
 
 /// What is being placed: the receipt's record of one tool.
-pub struct Placement<'a> {
-    pub tool: &'a str,
-    pub version: &'a str,
-    pub target: &'a str,
+pub struct Placement {
+    pub tool: String,
+    pub version: String,
+    pub target: String,
     /// The archive's hash.
-    pub sha256: &'a str,
-    pub bin_name: &'a str,
+    pub sha256: String,
+    pub bin_name: String,
+}
+
+impl Placement {
+    pub fn of(art: &Artifact) -> Placement {
+        Placement {
+            tool: art.name.clone(),
+            version: art.version.clone(),
+            target: art.target.name().to_string(),
+            sha256: art.sha256.clone(),
+            bin_name: art.bin_name(),
+        }
+    }
 }
 
 /// An exclusive hold on a bin dir.
@@ -79,7 +125,7 @@ impl BinDir {
                 reason: "is not a directory".into(),
             });
         }
-        let file = crate::cache::lock_file(&path.join(LOCK), true, timeout)?;
+        let file = crate::fsutil::lock_file(&path.join(LOCK), true, timeout)?;
         let bin = BinDir {
             path: path.to_path_buf(),
             _lock: file,
@@ -119,7 +165,7 @@ impl BinDir {
             };
         }
         let body = serde_json::to_vec_pretty(receipt).unwrap_or_default();
-        crate::cache::write_atomic(&self.path, &path, &body)
+        crate::fsutil::write_atomic(&self.path, &path, &body)
     }
 
     /// Whether `tool` is installed from exactly this archive and its binary is intact.
@@ -146,24 +192,28 @@ impl BinDir {
             .fs("create a temporary directory in", parent)
     }
 
-    /// Unpacks `blob` into `staging`, hashing it on the way, and fails unless it is the archive
-    /// `sha256` names: the cache is re-checked on every use at no extra pass.
-    #[allow(clippy::too_many_arguments)]
+    /// Unpacks `blob` into `staging`, hashing it on the way, and fails unless it is the
+    /// artifact's archive: the cache is re-checked on every use at no extra pass.
     pub fn unpack_blob(
         &self,
         staging: &Path,
         blob: &Path,
-        format: Format,
-        bare_name: &str,
-        url: &str,
-        sha256: &str,
+        art: &Artifact,
         limits: &Limits,
-    ) -> Result<(), Error> {
+    ) -> Result<(), InstallError> {
         let file = File::open(blob).fs("read", blob)?;
         let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
-        archive::unpack(format, &mut reader, Some(blob), staging, bare_name, limits)?;
+        let bare_name = art.bin_name();
+        unpack::unpack(
+            art.format,
+            &mut reader,
+            Some(blob),
+            staging,
+            &bare_name,
+            limits,
+        )?;
         let (actual, _) = reader.finish().fs("read", blob)?;
-        verify::check(url, sha256, &actual)?;
+        verify::check(&art.url, &art.sha256, &actual)?;
         Ok(())
     }
 
@@ -174,21 +224,18 @@ impl BinDir {
         bin: &str,
         bin_name: &str,
         at_root: bool,
-    ) -> Result<PathBuf, Error> {
+    ) -> Result<PathBuf, InstallError> {
         if !at_root {
-            return Ok(archive::find_binary(staging, bin)?);
+            return Ok(unpack::find_binary(staging, bin)?);
         }
         let unpacked = staging.join(bin_name);
         match fs::symlink_metadata(&unpacked) {
             Ok(m) if m.is_file() => Ok(unpacked),
-            Ok(_) => Err(Error::BinaryMissing {
+            other => Err(FindError::NotAtRoot {
                 name: bin_name.to_string(),
-                reason: "is not a regular file".into(),
-            }),
-            Err(_) => Err(Error::BinaryMissing {
-                name: bin_name.to_string(),
-                reason: "is not at the archive's root".into(),
-            }),
+                present: other.is_ok(),
+            }
+            .into()),
         }
     }
 
@@ -201,14 +248,14 @@ impl BinDir {
         unpacked: &Path,
         what: &Placement,
         bin_blake3: Option<&str>,
-    ) -> Result<(PathBuf, String), Error> {
+    ) -> Result<(PathBuf, String), InstallError> {
         fs::set_permissions(unpacked, fs::Permissions::from_mode(0o755))
             .fs("set permissions on", unpacked)?;
         let bin_blake3 = match bin_blake3 {
             Some(known) => known.to_string(),
             None => verify::fingerprint_file(unpacked).fs("read", unpacked)?,
         };
-        let dest = self.path.join(what.bin_name);
+        let dest = self.path.join(&what.bin_name);
         fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
         drop(staging);
 
@@ -234,9 +281,9 @@ impl BinDir {
         src: &Path,
         bin_blake3: &str,
         what: &Placement,
-    ) -> Result<PathBuf, Error> {
+    ) -> Result<PathBuf, InstallError> {
         let staging = self.staging()?;
-        let staged = staging.path().join(what.bin_name);
+        let staged = staging.path().join(&what.bin_name);
         if fs::hard_link(src, &staged).is_err() {
             fs::copy(src, &staged).fs("copy to", &staged)?;
         }

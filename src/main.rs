@@ -3,20 +3,25 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use hookstrap::diag::{Code, Diagnostic};
 
 fn main() -> ExitCode {
     let cli = match hookstrap::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Code::Usage.as_u8()
+            } else {
+                0
+            });
         }
     };
     let ctx = match hookstrap::context::Context::from_process() {
         Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("error: cannot read the working directory\n  Caused by: {e}");
-            return ExitCode::from(hookstrap::error::code::LOCAL_FS);
+            return ExitCode::from(Code::LocalFs.as_u8());
         }
     };
     match hookstrap::run(cli, &ctx, &mut std::io::stdout().lock()) {

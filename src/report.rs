@@ -129,7 +129,7 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 }
 
 /// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines, `hint: …`.
-pub fn print_error(err: &crate::Error) {
+pub fn print_error(err: &dyn crate::diag::Diagnostic) {
     let mut out = String::new();
     out.push_str(&format!("error: {err}\n"));
     let mut source = std::error::Error::source(err);
@@ -147,4 +147,76 @@ pub fn print_error(err: &crate::Error) {
         out.push_str(&format!("hint: {hint}\n"));
     }
     let _ = std::io::stderr().write_all(out.as_bytes());
+}
+
+// ---- data on stdout ----
+
+/// Writes data to stdout; a closed pipe is not an error worth a message (ripgrep).
+pub fn data(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes one JSON object (the `--json` receipt of a command) on its own line.
+pub fn json(out: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+    data(out, &format!("{text}\n"))
+}
+
+/// Whether a command's artifact came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheUse {
+    Hit,
+    Miss,
+}
+
+impl CacheUse {
+    pub fn from_hit(hit: bool) -> CacheUse {
+        if hit { CacheUse::Hit } else { CacheUse::Miss }
+    }
+}
+
+/// One artifact that `install` placed or `fetch` cached: the vocabulary every command's
+/// `--json` shares (SPEC.md: `tool`, `version`, `target`, `url`, `sha256`, `cache`, `bin`,
+/// `env_file`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ArtifactReceipt {
+    pub tool: String,
+    pub version: String,
+    pub target: String,
+    pub url: String,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    pub cache: CacheUse,
+    /// `install`: whether the bin dir changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+    /// `fetch`: the verified blob in the cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    /// The installed binary (`null` for `fetch`).
+    pub bin: Option<std::path::PathBuf>,
+    pub env_file: Option<std::path::PathBuf>,
+}
+
+/// A command's receipt over several artifacts: the first one's fields at the top (so a
+/// single-tool run reads flat), and every one under `tools`.
+#[derive(Debug, serde::Serialize)]
+pub struct Batch<T: serde::Serialize> {
+    #[serde(flatten)]
+    pub first: Option<T>,
+    pub tools: Vec<T>,
+}
+
+impl<T: serde::Serialize + Clone> Batch<T> {
+    pub fn new(tools: Vec<T>) -> Self {
+        Batch {
+            first: tools.first().cloned(),
+            tools,
+        }
+    }
 }

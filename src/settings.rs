@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crate::cli::{Global, Progress};
 use crate::context::Context;
-use crate::error::UsageError;
-use crate::extract::Limits;
+use crate::diag::UsageError;
 use crate::http::{HttpConfig, ProxyConfig};
 use crate::resolve::GITHUB;
+use crate::unpack::Limits;
 
 pub struct Settings {
     pub app_dir: PathBuf,

@@ -8,6 +8,8 @@ use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
+use crate::diag::{Code, Diagnostic};
+
 /// The longest line accepted in a checksums file; real ones are ~100 bytes.
 const MAX_LINE: usize = 4096;
 
@@ -44,8 +46,12 @@ pub enum VerifyError {
     },
 }
 
-impl VerifyError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for VerifyError {
+    fn code(&self) -> Code {
+        Code::Verify
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             VerifyError::Mismatch { .. } | VerifyError::SizeMismatch { .. } => Some(
                 "the bytes are not what was published or pinned: check the mirror, or re-pin with `hookstrap lock` if the release was re-published"

@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-use hookstrap::archive::{Format, unpack};
-use hookstrap::extract::Limits;
+use hookstrap::unpack::{Format, unpack};
+use hookstrap::diag::Diagnostic;
+use hookstrap::unpack::Limits;
 
 const LIMITS: Limits = Limits {
     max_unpacked_bytes: 1 << 20,

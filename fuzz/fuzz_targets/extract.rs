@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-use hookstrap::extract::{ExtractError, Limits, Unpacked, unpack_tar, unpack_tar_gz};
+use hookstrap::diag::Diagnostic;
+use hookstrap::unpack::{ExtractError, Limits, Unpacked, unpack_tar, unpack_tar_gz};
 
 const LIMITS: Limits = Limits {
     max_unpacked_bytes: 1 << 20,

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 
-use hookstrap::error::UsageError;
-use hookstrap::lockfile::LockFile;
+use hookstrap::diag::UsageError;
+use hookstrap::resolve::lockfile::LockFile;
 use hookstrap::verify::parse_sha256;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
+use hookstrap::diag::Diagnostic;
 use hookstrap::resolve::Spec;
 
 fuzz_target!(|data: &[u8]| {

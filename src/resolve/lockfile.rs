@@ -8,7 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::{FsError, IoContext, UsageError, line_column};
+use crate::diag::{FileError, FsError, IoContext, UsageError, line_column};
+use crate::fsutil::{Links, SMALL_FILE_MAX, read_capped};
 use crate::verify::parse_sha256;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -97,15 +98,24 @@ impl LockFile {
         Ok(lock)
     }
 
-    pub fn read(path: &Path) -> Result<LockFile, crate::Error> {
-        let text = std::fs::read(path).fs("read the lock file", path)?;
-        let text = String::from_utf8(text).map_err(|e| UsageError::BadLock {
-            path: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("not UTF-8 ({e})"),
+    /// Reads the lock file (a regular file of at most a few MiB).
+    pub fn read(path: &Path) -> Result<LockFile, FileError<UsageError>> {
+        let bytes = read_capped(path, SMALL_FILE_MAX, Links::Follow)?.ok_or_else(|| {
+            FsError::io(
+                "read the lock file",
+                path,
+                std::io::ErrorKind::NotFound.into(),
+            )
         })?;
-        Ok(LockFile::parse(&text, path)?)
+        let text = String::from_utf8(bytes).map_err(|e| {
+            FileError::Bad(UsageError::BadLock {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("not UTF-8 ({e})"),
+            })
+        })?;
+        LockFile::parse(&text, path).map_err(FileError::Bad)
     }
 
     pub fn tool(&self, name: &str) -> Option<&LockedTool> {

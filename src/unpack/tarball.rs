@@ -37,6 +37,8 @@ use std::path::{Path, PathBuf};
 
 use tar::EntryType;
 
+use crate::diag::{Code, Diagnostic};
+
 /// Size of the one buffer every byte goes through.
 const BUF_SIZE: usize = 64 * 1024;
 
@@ -134,18 +136,17 @@ pub enum ExtractError {
     },
 }
 
-impl ExtractError {
-    /// The process exit code for this error (`SPEC.md`): 7 for a local read or write failure,
-    /// 6 for anything wrong with the archive.
-    pub fn exit_code(&self) -> u8 {
+impl Diagnostic for ExtractError {
+    /// 7 for a local read or write failure, 6 for anything wrong with the archive.
+    fn code(&self) -> Code {
         match self {
-            Self::Read { .. } | Self::Create { .. } | Self::Write { .. } => 7,
-            _ => 6,
+            Self::Read { .. } | Self::Create { .. } | Self::Write { .. } => Code::LocalFs,
+            _ => Code::Archive,
         }
     }
 
     /// What the user can do about it, where there is something.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             Self::Empty | Self::NotGzip | Self::Truncated { .. } | Self::Corrupt { .. } => Some(
                 "the release archive is damaged or is not a .tar.gz file; it cannot be installed"

@@ -23,9 +23,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
-use crate::catalog::{Target, Tool, Version};
-use crate::error::line_column;
-use crate::spec::{check_tag, check_url, is_tool_name, parse_repo};
+use crate::diag::{Code, Diagnostic, FileError, line_column};
+use crate::fsutil::{Links, SMALL_FILE_MAX, read_capped};
+use crate::resolve::catalog::{Target, Tool, Version};
+use crate::resolve::spec::{check_tag, check_url, is_tool_name, parse_repo};
 use crate::verify::parse_sha256;
 
 /// The manifest's file name, in the app dir.
@@ -77,7 +78,7 @@ impl ToolDecl {
     }
 
     /// The same tool as a SPEC (`platform@5.10.8`, `github:cli/cli@v2.63.0`, `url:…`), for
-    /// messages and for [`crate::spec::parse_any_spec`].
+    /// messages and for [`crate::resolve::spec::parse_any_spec`].
     pub fn spec_text(&self) -> String {
         let version = self
             .version
@@ -102,12 +103,12 @@ pub struct ManifestError {
     pub message: String,
 }
 
-impl ManifestError {
-    pub fn exit_code(&self) -> u8 {
-        crate::error::code::USAGE
+impl Diagnostic for ManifestError {
+    fn code(&self) -> Code {
+        Code::Usage
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(
             "a tool is `name = \"VERSION\"` (platform, upsun), \
              `name = { github = \"OWNER/REPO\", version = \"TAG\" }` or \
@@ -169,22 +170,22 @@ impl<'de> Deserialize<'de> for RawTool {
 
 impl Manifest {
     /// Reads `<app_dir>/hookstrap.toml`; `None` when there is none.
-    pub fn load(app_dir: &Path) -> Result<Option<Manifest>, crate::Error> {
+    pub fn load(app_dir: &Path) -> Result<Option<Manifest>, FileError<ManifestError>> {
         let path = app_dir.join(FILE_NAME);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
-                return Err(crate::error::FsError::io("read the manifest", path, err).into());
-            }
+        let Some(bytes) = read_capped(&path, SMALL_FILE_MAX, Links::Follow)? else {
+            return Ok(None);
         };
-        let text = String::from_utf8(bytes).map_err(|e| ManifestError {
-            path: path.clone(),
-            line: 1,
-            column: 1,
-            message: format!("not UTF-8 ({e})"),
+        let text = String::from_utf8(bytes).map_err(|e| {
+            FileError::Bad(ManifestError {
+                path: path.clone(),
+                line: 1,
+                column: 1,
+                message: format!("not UTF-8 ({e})"),
+            })
         })?;
-        Ok(Some(Manifest::parse(&text, &path)?))
+        Manifest::parse(&text, &path)
+            .map(Some)
+            .map_err(FileError::Bad)
     }
 
     /// Parses and checks a manifest's text; `path` is for messages.
@@ -484,7 +485,7 @@ github = "jqlang/jq"
         assert_eq!(foo.spec_text(), "url:https://example.com/foo-linux-amd64");
         // Every spec text parses back.
         for tool in &m.tools {
-            crate::spec::parse_any_spec(&tool.spec_text()).unwrap();
+            crate::resolve::spec::parse_any_spec(&tool.spec_text()).unwrap();
         }
     }
 

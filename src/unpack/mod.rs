@@ -1,5 +1,5 @@
 //! Release archives of every shape a tool may ship: `.tar.gz`, `.tar.xz`, `.tar.zst`, `.zip` and
-//! a bare binary, unpacked under the same hardened rules as [`crate::extract`] (SPEC.md,
+//! a bare binary, unpacked under the same hardened rules as [`crate::unpack`] (SPEC.md,
 //! "Untrusted archives"), then the one binary to install found inside by name.
 //!
 //! - Tar formats go through a decompressor into [`extract::unpack_tar`], which enforces names,
@@ -20,9 +20,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::extract::{
-    self, ExtractError, Limits, Unpacked, ensure_dir, escape_text, shown_name, shown_text, too_long,
-};
+mod tarball;
+
+pub use crate::resolve::assets::Format;
+pub use tarball::{ExtractError, Limits, Unpacked, unpack_tar, unpack_tar_gz};
+
+use crate::diag::{Code, Diagnostic};
+use tarball as extract;
+use tarball::{ensure_dir, escape_text, shown_name, shown_text, too_long};
 
 /// Size of the copy buffer.
 const BUF_SIZE: usize = 64 * 1024;
@@ -30,143 +35,6 @@ const BUF_SIZE: usize = 64 * 1024;
 /// Most memory the xz decoder may allocate for one block's dictionary, in KiB (`xz -9` needs
 /// 64 MiB; anything larger than this is not a release archive).
 const XZ_MEM_LIMIT_KB: u32 = 256 * 1024;
-
-/// How a release asset is packed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    TarGz,
-    TarXz,
-    TarZst,
-    Zip,
-    /// The asset is the binary itself (`jq-linux-amd64`, `yq_linux_amd64`, `tool.exe`).
-    Bare,
-}
-
-/// Archive extensions, longest first where one ends another.
-const ARCHIVES: [(&str, Format); 7] = [
-    (".tar.gz", Format::TarGz),
-    (".tgz", Format::TarGz),
-    (".tar.xz", Format::TarXz),
-    (".txz", Format::TarXz),
-    (".tar.zst", Format::TarZst),
-    (".tzst", Format::TarZst),
-    (".zip", Format::Zip),
-];
-
-/// Extensions of files that are not installable here: OS packages, installers, signatures,
-/// certificates, checksums, SBOMs and other metadata, scripts, docs, and archive formats this
-/// module does not read.
-const NOT_INSTALLABLE: &[&str] = &[
-    // OS packages and installers.
-    ".deb",
-    ".rpm",
-    ".apk",
-    ".msi",
-    ".msix",
-    ".appx",
-    ".pkg",
-    ".dmg",
-    ".snap",
-    ".flatpak",
-    ".appimage",
-    ".nupkg",
-    ".whl",
-    ".jar",
-    ".vsix",
-    ".ipa",
-    ".aab",
-    // Signatures, certificates, keys.
-    ".sig",
-    ".asc",
-    ".pem",
-    ".crt",
-    ".cert",
-    ".pub",
-    ".key",
-    ".minisig",
-    ".p7s",
-    ".gpg",
-    // Checksums.
-    ".sha256",
-    ".sha256sum",
-    ".sha512",
-    ".sha512sum",
-    ".sha1",
-    ".sha1sum",
-    ".md5",
-    ".md5sum",
-    ".sum",
-    ".b3",
-    ".blake3",
-    // SBOMs, provenance, metadata, docs, scripts.
-    ".sbom",
-    ".spdx",
-    ".json",
-    ".jsonl",
-    ".intoto",
-    ".txt",
-    ".md",
-    ".html",
-    ".xml",
-    ".yaml",
-    ".yml",
-    ".toml",
-    ".sh",
-    ".ps1",
-    ".bat",
-    ".cmd",
-    ".1",
-    // Archives this module does not unpack.
-    ".tar",
-    ".gz",
-    ".xz",
-    ".zst",
-    ".bz2",
-    ".tbz",
-    ".tbz2",
-    ".lz",
-    ".lz4",
-    ".lzma",
-    ".7z",
-    ".rar",
-    ".z",
-];
-
-impl Format {
-    /// The format of an asset, from its file name (case-insensitive); `None` for files that are
-    /// not installable (packages, signatures, checksums, metadata…). A name with no archive or
-    /// non-installable extension is a bare binary.
-    pub fn from_asset_name(name: &str) -> Option<Format> {
-        let lower = name.to_ascii_lowercase();
-        if lower.is_empty() || lower.contains('/') {
-            return None;
-        }
-        if let Some((_, format)) = ARCHIVES.iter().find(|(ext, _)| lower.ends_with(ext)) {
-            return Some(*format);
-        }
-        if NOT_INSTALLABLE.iter().any(|ext| lower.ends_with(ext)) {
-            return None;
-        }
-        Some(Format::Bare)
-    }
-
-    /// What to call the format in a message.
-    /// Whether it can be unpacked as it streams in (a zip needs its central directory, at the
-    /// end, first).
-    pub fn streams(self) -> bool {
-        self != Format::Zip
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::TarGz => "tar.gz",
-            Format::TarXz => "tar.xz",
-            Format::TarZst => "tar.zst",
-            Format::Zip => "zip",
-            Format::Bare => "bare binary",
-        }
-    }
-}
 
 /// Unpack `reader` (an asset in `format`) into `dest`, an existing empty directory.
 ///
@@ -715,16 +583,19 @@ fn check_bare_name(name: &str) -> Result<(), ExtractError> {
 /// Why no binary was found in an unpacked tree.
 #[derive(Debug, thiserror::Error)]
 pub enum FindError {
-    #[error("the archive holds no file named `{name}`")]
+    #[error("the archive holds no usable `{name}`: it holds no file of that name{}", if files.is_empty() { "" } else { ", nor one executable file" })]
     NotFound {
         name: String,
         /// A few regular files that are there, to help pick a `bin` name.
         files: Vec<String>,
     },
-    #[error("the archive holds several files named `{name}`: {}", paths.join(", "))]
+    #[error("the archive holds no usable `{name}`: it holds several: {}", paths.join(", "))]
     Ambiguous { name: String, paths: Vec<String> },
-    #[error("`{path}` in the archive is not a regular file")]
+    #[error("the archive holds no usable `{name}`: it holds `{path}`, which is not a regular file")]
     NotRegular { name: String, path: String },
+    /// The Platform.sh CLI's layout: the binary sits at the archive's root.
+    #[error("the archive holds no usable `{name}`: it {}", if *.present { "is not a regular file" } else { "is not at the archive's root" })]
+    NotAtRoot { name: String, present: bool },
     #[error("failed to read `{}`", path.display())]
     Io {
         path: PathBuf,
@@ -733,59 +604,28 @@ pub enum FindError {
     },
 }
 
-impl FindError {
+impl Diagnostic for FindError {
     /// 7 for a local read failure, 6 (archive refused: binary missing) otherwise.
-    pub fn exit_code(&self) -> u8 {
+    fn code(&self) -> Code {
         match self {
-            FindError::Io { .. } => 7,
-            _ => 6,
+            FindError::Io { .. } => Code::LocalFs,
+            _ => Code::Archive,
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             FindError::NotFound { files, .. } if !files.is_empty() => Some(format!(
                 "set `bin` to the command's name in hookstrap.toml; the archive holds {}",
                 files.join(", ")
             )),
-            FindError::NotFound { .. } => None,
             FindError::Ambiguous { .. } => {
                 Some("the archive is not shaped like a single-tool release".to_owned())
             }
-            FindError::NotRegular { .. } | FindError::Io { .. } => None,
-        }
-    }
-}
-
-impl From<FindError> for crate::Error {
-    fn from(err: FindError) -> Self {
-        match err {
-            FindError::Io { path, source } => {
-                crate::Error::Fs(crate::error::FsError::io("read", path, source))
-            }
-            // `crate::Error::BinaryMissing` has no hint: keep the listing in the message.
-            FindError::NotFound { name, files } if !files.is_empty() => {
-                crate::Error::BinaryMissing {
-                    name,
-                    reason: format!(
-                        "holds no file of that name, nor one executable file; it holds {} \
-                         (set `bin` in hookstrap.toml to the command's name)",
-                        files.join(", ")
-                    ),
-                }
-            }
-            FindError::NotFound { name, .. } => crate::Error::BinaryMissing {
-                name,
-                reason: "holds no file of that name".to_owned(),
-            },
-            FindError::Ambiguous { name, paths } => crate::Error::BinaryMissing {
-                name,
-                reason: format!("holds several: {}", paths.join(", ")),
-            },
-            FindError::NotRegular { name, path } => crate::Error::BinaryMissing {
-                name,
-                reason: format!("holds `{path}`, which is not a regular file"),
-            },
+            FindError::NotFound { .. }
+            | FindError::NotRegular { .. }
+            | FindError::NotAtRoot { .. }
+            | FindError::Io { .. } => None,
         }
     }
 }
@@ -1887,7 +1727,7 @@ mod fuzz_regressions {
             None,
             dir.path(),
             "tool",
-            &extract::Limits::default(),
+            &Limits::default(),
         )
         .unwrap_err();
         assert_eq!(err.exit_code(), 6, "{err:?}");

@@ -23,8 +23,10 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::archive::Format;
-use crate::catalog::Target;
+use crate::diag::{Code, Diagnostic};
+
+use crate::resolve::assets::Format;
+use crate::resolve::catalog::Target;
 use crate::verify::{Checksums, VerifyError, parse_sha256};
 
 /// A release as `GET /repos/{owner}/{repo}/releases/tags/{tag}` returns it (fields we use).
@@ -459,16 +461,16 @@ fn pattern_note(pattern: &Option<String>) -> String {
 /// Most asset names listed in an error.
 pub const MAX_LISTED: usize = 20;
 
-impl ChooseError {
+impl Diagnostic for ChooseError {
     /// No asset: not found (3). Several: the declaration must say which (usage, 2).
-    pub fn exit_code(&self) -> u8 {
+    fn code(&self) -> Code {
         match self {
-            ChooseError::NoMatch { .. } => crate::error::code::NOT_FOUND,
-            ChooseError::Ambiguous { .. } => crate::error::code::USAGE,
+            ChooseError::NoMatch { .. } => Code::NotFound,
+            ChooseError::Ambiguous { .. } => Code::Usage,
         }
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ChooseError::NoMatch { assets, .. } if assets.is_empty() => {
                 Some("the release has no assets".to_owned())
@@ -847,12 +849,12 @@ pub struct NoHashError {
     pub asset: String,
 }
 
-impl NoHashError {
-    pub fn exit_code(&self) -> u8 {
-        crate::error::code::VERIFY
+impl Diagnostic for NoHashError {
+    fn code(&self) -> Code {
+        Code::Verify
     }
 
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(
             "refusing to install it unverified: check the file yourself, then pin its hash with \
              `--sha256 HEX`, `sha256 = \"HEX\"` in hookstrap.toml, or `hookstrap lock`"

@@ -10,70 +10,84 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::archive::Format;
+pub mod assets;
+pub mod catalog;
+pub mod github;
+pub mod lockfile;
+pub mod manifest;
+pub mod spec;
+
+use assets::Format;
+
 use crate::cache::Cache;
-use crate::catalog::{Target, Tool, Version};
-use crate::error::{Error, UsageError};
-use crate::github;
+use crate::diag::{Code, Diagnostic, FileError, FsError, Offline, UsageError};
 use crate::http::{Http, HttpError};
-use crate::lockfile::{LockFile, LockedTool};
-use crate::manifest::{Source, ToolDecl};
-use crate::spec::{AnySpec, parse_any_spec};
 use crate::verify::{Checksums, VerifyError};
+use catalog::{Target, Tool, Version};
+use lockfile::{LockFile, LockedTool};
+use manifest::{Source, ToolDecl};
+pub use spec::{AnySpec, Spec, Wanted, parse_any_spec};
 
 pub const GITHUB: &str = "https://github.com";
-const MAX_CHECKSUMS: u64 = 1 << 20;
 
-/// `TOOL[@VERSION]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
-    pub tool: Tool,
-    pub version: Wanted,
+/// Why a request could not be turned into an artifact with a hash.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Manifest(#[from] FileError<manifest::ManifestError>),
+    #[error(transparent)]
+    LockFile(#[from] FileError<UsageError>),
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error(transparent)]
+    Offline(#[from] Offline),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Choose(#[from] github::ChooseError),
+    #[error(transparent)]
+    NoHash(#[from] github::NoHashError),
+    #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
+    Unpinned { what: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wanted {
-    Latest,
-    /// No version given: the lock file's, else the latest.
-    Any,
-    Exact(Version),
+impl ResolveError {
+    fn inner(&self) -> Option<&dyn Diagnostic> {
+        Some(match self {
+            ResolveError::Usage(e) => e,
+            ResolveError::Manifest(e) => e,
+            ResolveError::LockFile(e) => e,
+            ResolveError::Fs(e) => e,
+            ResolveError::Offline(e) => e,
+            ResolveError::Http(e) => e,
+            ResolveError::Verify(e) => e,
+            ResolveError::Choose(e) => e,
+            ResolveError::NoHash(e) => e,
+            ResolveError::Unpinned { .. } => return None,
+        })
+    }
 }
 
-impl Spec {
-    pub fn parse(text: &str) -> Result<Spec, UsageError> {
-        let bad = |reason: &str| UsageError::BadSpec {
-            spec: text.to_string(),
-            reason: reason.to_string(),
-        };
-        let (name, version) = match text.split_once('@') {
-            Some((name, version)) => (name, Some(version)),
-            None => (text, None),
-        };
-        if name.is_empty() {
-            return Err(bad("the tool name is empty"));
-        }
-        let tool = Tool::parse(name)?;
-        let version = match version {
-            None => Wanted::Any,
-            Some("latest") => Wanted::Latest,
-            Some("") => return Err(bad("the version after `@` is empty")),
-            Some(v) => Wanted::Exact(
-                Version::parse(v).ok_or_else(|| bad("a version looks like 5.10.8 or v5.10.8"))?,
+impl Diagnostic for ResolveError {
+    fn code(&self) -> Code {
+        self.inner().map_or(Code::Verify, Diagnostic::code)
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self.inner() {
+            Some(inner) => inner.hint(),
+            None => Some(
+                "refusing to install it unverified: pass `--sha256 HEX`, set `sha256` in hookstrap.toml, or pin it in the lock file"
+                    .into(),
             ),
-        };
-        Ok(Spec { tool, version })
-    }
-}
-
-impl fmt::Display for Spec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.version {
-            Wanted::Any => write!(f, "{}", self.tool),
-            Wanted::Latest => write!(f, "{}@latest", self.tool),
-            Wanted::Exact(v) => write!(f, "{}@{v}", self.tool),
         }
     }
 }
+const MAX_CHECKSUMS: u64 = 1 << 20;
 
 /// One tool to resolve, whatever asked for it (a SPEC, the manifest, the lock file).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,9 +196,9 @@ impl fmt::Display for Request {
     }
 }
 
-/// One downloadable file for one tool, version and target.
+/// Where one tool's file for one version and target lives, before its hash is known.
 #[derive(Debug, Clone)]
-pub struct Artifact {
+pub struct Location {
     pub name: String,
     /// The version, without a leading `v`.
     pub version: String,
@@ -196,23 +210,20 @@ pub struct Artifact {
     pub asset: String,
     /// Canonical URL (what the lock file records): `https://github.com/…` for releases.
     pub url: String,
-    pub sha256: Option<String>,
-    pub size: Option<u64>,
     pub format: Format,
     /// The command's name in the bin dir (without `.exe`).
     pub bin: String,
     /// Whether the binary must sit at the archive's root (the Platform.sh CLI's layout), or
     /// may be found anywhere in it by name.
     pub at_root: bool,
-    pub pinned_by_lock: bool,
 }
 
-impl Artifact {
+impl Location {
     /// The Platform.sh / Upsun CLI.
-    pub fn cli(tool: Tool, version: &Version, target: Target) -> Artifact {
+    pub fn cli(tool: Tool, version: &Version, target: Target) -> Location {
         let (repo, tag) = tool.release(version);
         let asset = tool.asset(version, target);
-        Artifact {
+        Location {
             name: tool.name().to_string(),
             version: version.to_string(),
             target,
@@ -222,12 +233,38 @@ impl Artifact {
             format: Format::from_asset_name(&asset).unwrap_or(Format::TarGz),
             tag,
             asset,
-            sha256: None,
-            size: None,
             bin: tool.name().to_string(),
             at_root: true,
-            pinned_by_lock: false,
         }
+    }
+
+    /// A GitHub release asset.
+    fn github(
+        req: &Request,
+        owner: &str,
+        repo: &str,
+        tag: &str,
+        asset: String,
+        target: Target,
+    ) -> Result<Location, ResolveError> {
+        let format = Format::from_asset_name(&asset).ok_or_else(|| {
+            UsageError::Other(format!(
+                "`{asset}` is not an archive or binary hookstrap can install"
+            ))
+        })?;
+        Ok(Location {
+            name: req.name.clone(),
+            version: version_of_tag(tag),
+            target,
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+            tag: tag.to_string(),
+            url: release_url(owner, repo, tag, &asset),
+            asset,
+            format,
+            bin: req.bin.clone(),
+            at_root: false,
+        })
     }
 
     pub fn checksums_url(&self) -> String {
@@ -242,8 +279,29 @@ impl Artifact {
         }
     }
 
-    pub fn sha256(&self) -> &str {
-        self.sha256.as_deref().unwrap_or_default()
+    /// The artifact, now that its hash is known.
+    pub fn with_hash(self, sha256: String, size: Option<u64>) -> Artifact {
+        Artifact {
+            location: self,
+            sha256,
+            size,
+        }
+    }
+}
+
+/// One downloadable file for one tool, version and target, with the SHA-256 it must hash to.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub location: Location,
+    pub sha256: String,
+    pub size: Option<u64>,
+}
+
+impl std::ops::Deref for Artifact {
+    type Target = Location;
+
+    fn deref(&self) -> &Location {
+        &self.location
     }
 }
 
@@ -279,46 +337,47 @@ pub struct Resolver<'a> {
     pub cache: &'a Cache,
     pub mirror: &'a str,
     pub lock: Option<(&'a LockFile, &'a Path)>,
-    pub offline: bool,
 }
 
 impl Resolver<'_> {
     /// The artifact for a request on a target, with its hash: from the lock file, a pin, the
     /// cache index, or what the release publishes (in that order).
-    pub fn resolve(&self, req: &Request, target: Target) -> Result<Artifact, Error> {
+    pub fn resolve(&self, req: &Request, target: Target) -> Result<Artifact, ResolveError> {
         if let Some((lock, path)) = self.lock
             && let Some(pinned) = lock.tool(&req.name)
         {
             return self.pinned(req, pinned, path, target);
         }
-        let mut art = match &req.source {
-            Source::Cli(tool) => {
-                let version = match &req.version {
-                    Some(v) => Version::parse(v).ok_or_else(|| UsageError::BadSpec {
-                        spec: req.to_string(),
-                        reason: "a version looks like 5.10.8 or v5.10.8".into(),
-                    })?,
-                    None => self.latest_cli(*tool, target)?,
-                };
-                let mut art = Artifact::cli(*tool, &version, target);
-                art.name = req.name.clone();
-                art.bin = req.bin.clone();
-                art
-            }
-            Source::GitHub { owner, repo } => return self.github(req, owner, repo, target),
-            Source::Url { url } => return self.url(req, url, target),
-        };
-        if let Some(sha) = &req.sha256 {
-            art.sha256 = Some(sha.clone());
-        } else if let Some(entry) = self.cache.lookup(&art.name, &art.version, target.name())
-            && entry.url == art.url
-        {
-            art.sha256 = Some(entry.sha256);
-            art.size = Some(entry.size);
-        } else {
-            self.cli_checksum(&mut art)?;
+        match &req.source {
+            Source::Cli(tool) => self.cli(req, *tool, target),
+            Source::GitHub { owner, repo } => self.github(req, owner, repo, target),
+            Source::Url { url } => self.url(req, url, target),
         }
-        Ok(art)
+    }
+
+    /// The Platform.sh / Upsun CLI: a version asked for, else `latest`; its hash pinned, else
+    /// from the cache index, else from the release's `checksums.txt`.
+    fn cli(&self, req: &Request, tool: Tool, target: Target) -> Result<Artifact, ResolveError> {
+        let version = match &req.version {
+            Some(v) => Version::parse(v).ok_or_else(|| UsageError::BadSpec {
+                spec: req.to_string(),
+                reason: "a version looks like 5.10.8 or v5.10.8".into(),
+            })?,
+            None => self.latest_cli(tool, target)?,
+        };
+        let mut loc = Location::cli(tool, &version, target);
+        loc.name = req.name.clone();
+        loc.bin = req.bin.clone();
+        if let Some(sha) = &req.sha256 {
+            return Ok(loc.with_hash(sha.clone(), None));
+        }
+        if let Some(entry) = self.cache.lookup(&loc.name, &loc.version, target.name())
+            && entry.url == loc.url
+        {
+            return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
+        }
+        let sha = self.cli_checksum(&loc)?;
+        Ok(loc.with_hash(sha, None))
     }
 
     /// The artifact exactly as the lock file pins it.
@@ -328,7 +387,7 @@ impl Resolver<'_> {
         pinned: &LockedTool,
         path: &Path,
         target: Target,
-    ) -> Result<Artifact, Error> {
+    ) -> Result<Artifact, ResolveError> {
         if let Some(asked) = &req.version
             && version_of_tag(asked) != version_of_tag(&pinned.version)
         {
@@ -367,7 +426,7 @@ impl Resolver<'_> {
             [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
             _ => Default::default(),
         };
-        Ok(Artifact {
+        let loc = Location {
             name: req.name.clone(),
             version: version_of_tag(&pinned.version),
             target,
@@ -376,13 +435,11 @@ impl Resolver<'_> {
             tag,
             asset,
             url: locked.url.clone(),
-            sha256: Some(locked.sha256.clone()),
-            size: Some(locked.size),
             format,
             bin: req.bin.clone(),
             at_root: matches!(req.source, Source::Cli(_)),
-            pinned_by_lock: true,
-        })
+        };
+        Ok(loc.with_hash(locked.sha256.clone(), Some(locked.size)))
     }
 
     /// The newest release tag of a repository, or offline the newest version the cache holds.
@@ -392,12 +449,12 @@ impl Resolver<'_> {
         repo: &str,
         name: &str,
         target: Target,
-    ) -> Result<String, Error> {
+    ) -> Result<String, ResolveError> {
         let url = format!(
             "{}/{owner}/{repo}/releases/latest",
             self.mirror.trim_end_matches('/')
         );
-        if self.offline && !url.starts_with("file:") {
+        if self.http.refuses_offline(&url) {
             return self
                 .cache
                 .entries()
@@ -407,8 +464,11 @@ impl Resolver<'_> {
                 .filter(|(v, _)| !v.is_prerelease())
                 .max()
                 .map(|(_, tag)| tag)
-                .ok_or_else(|| Error::Offline {
-                    what: format!("{name}@latest"),
+                .ok_or_else(|| {
+                    Offline {
+                        what: format!("{name}@latest"),
+                    }
+                    .into()
                 });
         }
         let tag = self.http.latest_tag(&url)?;
@@ -422,7 +482,7 @@ impl Resolver<'_> {
         Ok(tag)
     }
 
-    fn latest_cli(&self, tool: Tool, target: Target) -> Result<Version, Error> {
+    fn latest_cli(&self, tool: Tool, target: Target) -> Result<Version, ResolveError> {
         let repo = tool.latest_repo();
         let tag = self.latest_tag(repo.owner, repo.name, tool.name(), target)?;
         Version::parse(&tag).ok_or_else(|| {
@@ -438,25 +498,25 @@ impl Resolver<'_> {
     }
 
     /// The CLI's hash from its release's `checksums.txt`.
-    fn cli_checksum(&self, art: &mut Artifact) -> Result<(), Error> {
-        let url = mirrored(&art.checksums_url(), self.mirror);
-        let what = format!("{}@{} --target {}", art.name, art.version, art.target);
+    fn cli_checksum(&self, loc: &Location) -> Result<String, ResolveError> {
+        let url = mirrored(&loc.checksums_url(), self.mirror);
+        let what = format!("{}@{} --target {}", loc.name, loc.version, loc.target);
         let body = self.small(&url, &what)?;
         let text = String::from_utf8_lossy(&body);
         let sums = Checksums::parse(&text, &url)?;
-        art.sha256 = Some(sums.get(&art.asset, &url)?.to_string());
-        Ok(())
+        Ok(sums.get(&loc.asset, &url)?.to_string())
     }
 
     /// A small published file (checksums, release JSON), with offline and size failures
     /// mapped to what they mean here.
-    fn small(&self, url: &str, what: &str) -> Result<Vec<u8>, Error> {
+    fn small(&self, url: &str, what: &str) -> Result<Vec<u8>, ResolveError> {
         self.http
             .get_small(url, MAX_CHECKSUMS)
             .map_err(|e| match e {
-                HttpError::Offline { .. } => Error::Offline {
+                HttpError::Offline { .. } => Offline {
                     what: what.to_string(),
-                },
+                }
+                .into(),
                 // Real checksum files are a few KiB: a huge one is not a checksums file.
                 HttpError::TooLarge { url, max } => VerifyError::TooLarge { url, max }.into(),
                 other => other.into(),
@@ -471,41 +531,16 @@ impl Resolver<'_> {
         owner: &str,
         repo: &str,
         target: Target,
-    ) -> Result<Artifact, Error> {
+    ) -> Result<Artifact, ResolveError> {
         let tag = match &req.version {
             Some(tag) => tag.clone(),
             None => self.latest_tag(owner, repo, &req.name, target)?,
         };
-        let version = version_of_tag(&tag);
-        let mut art = Artifact {
-            name: req.name.clone(),
-            version: version.clone(),
-            target,
-            owner: owner.to_string(),
-            repo: repo.to_string(),
-            tag: tag.clone(),
-            asset: String::new(),
-            url: String::new(),
-            sha256: None,
-            size: None,
-            format: Format::Bare,
-            bin: req.bin.clone(),
-            at_root: false,
-            pinned_by_lock: false,
-        };
-        let fill = |art: &mut Artifact, asset: String| -> Result<(), Error> {
-            art.format = Format::from_asset_name(&asset).ok_or_else(|| {
-                UsageError::Other(format!(
-                    "`{asset}` is not an archive or binary hookstrap can install"
-                ))
-            })?;
-            art.url = release_url(owner, repo, &tag, &asset);
-            art.asset = asset;
-            Ok(())
-        };
         // A release this cache has seen needs no network at all.
         if req.sha256.is_none()
-            && let Some(entry) = self.cache.lookup(&req.name, &version, target.name())
+            && let Some(entry) = self
+                .cache
+                .lookup(&req.name, &version_of_tag(&tag), target.name())
             && entry.owner == owner
             && entry.repo == repo
             && req
@@ -513,10 +548,8 @@ impl Resolver<'_> {
                 .as_deref()
                 .is_none_or(|p| github::glob_match(p, &entry.asset))
         {
-            fill(&mut art, entry.asset)?;
-            art.sha256 = Some(entry.sha256);
-            art.size = Some(entry.size);
-            return Ok(art);
+            let loc = Location::github(req, owner, repo, &tag, entry.asset, target)?;
+            return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
         }
         let api = github::api_url(self.mirror, owner, repo, &tag);
         let what = format!("github:{owner}/{repo}@{tag} --target {target}");
@@ -528,11 +561,10 @@ impl Resolver<'_> {
             }
         })?;
         let asset = github::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
-        fill(&mut art, asset.name.clone())?;
-        art.size = (asset.size > 0).then_some(asset.size);
+        let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
+        let size = (asset.size > 0).then_some(asset.size);
         if let Some(sha) = &req.sha256 {
-            art.sha256 = Some(sha.clone());
-            return Ok(art);
+            return Ok(loc.with_hash(sha.clone(), size));
         }
         for source in github::hash_sources(&release, asset) {
             let mut texts = Vec::new();
@@ -542,10 +574,7 @@ impl Resolver<'_> {
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             match source.lookup(&texts, &asset.name) {
-                Ok(sha) => {
-                    art.sha256 = Some(sha);
-                    return Ok(art);
-                }
+                Ok(sha) => return Ok(loc.with_hash(sha, size)),
                 Err(VerifyError::MissingLine { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
@@ -560,16 +589,16 @@ impl Resolver<'_> {
     }
 
     /// A file anywhere: trusted only through a pinned hash.
-    fn url(&self, req: &Request, url: &str, target: Target) -> Result<Artifact, Error> {
+    fn url(&self, req: &Request, url: &str, target: Target) -> Result<Artifact, ResolveError> {
         let asset = file_name(url);
         let format = Format::from_asset_name(&asset).ok_or_else(|| UsageError::BadSpec {
             spec: format!("url:{url}"),
             reason: format!("`{asset}` is not an archive or binary hookstrap can install"),
         })?;
-        let sha256 = req.sha256.clone().ok_or_else(|| Error::Unpinned {
+        let sha256 = req.sha256.clone().ok_or_else(|| ResolveError::Unpinned {
             what: format!("url:{url}"),
         })?;
-        Ok(Artifact {
+        let loc = Location {
             name: req.name.clone(),
             // A URL names no version: the content's hash stands in for one.
             version: format!("sha256-{}", &sha256[..12]),
@@ -579,13 +608,11 @@ impl Resolver<'_> {
             tag: String::new(),
             asset,
             url: url.to_string(),
-            sha256: Some(sha256),
-            size: None,
             format,
             bin: req.bin.clone(),
             at_root: false,
-            pinned_by_lock: false,
-        })
+        };
+        Ok(loc.with_hash(sha256, None))
     }
 }
 
@@ -629,7 +656,7 @@ mod tests {
 
     #[test]
     fn urls_are_canonical_and_mirrorable() {
-        let art = Artifact::cli(Tool::Platform, &Version::new(5, 10, 8), Target::LinuxAmd64);
+        let art = Location::cli(Tool::Platform, &Version::new(5, 10, 8), Target::LinuxAmd64);
         assert_eq!(
             art.url,
             "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz"
@@ -642,7 +669,7 @@ mod tests {
             mirrored(&art.url, "file:///srv/mirror/"),
             "file:///srv/mirror/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz"
         );
-        let old = Artifact::cli(Tool::Platform, &Version::new(5, 9, 0), Target::LinuxAmd64);
+        let old = Location::cli(Tool::Platform, &Version::new(5, 9, 0), Target::LinuxAmd64);
         assert_eq!(
             old.url,
             "https://github.com/platformsh/cli/releases/download/5.9.0/platform_5.9.0_linux_amd64.tar.gz"

@@ -6,9 +6,60 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::archive::Format;
-use crate::error::UsageError;
-use crate::resolve::Spec;
+use crate::diag::UsageError;
+use crate::resolve::assets::Format;
+use crate::resolve::catalog::{Tool, Version};
+
+/// `TOOL[@VERSION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub tool: Tool,
+    pub version: Wanted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Latest,
+    /// No version given: the lock file's, else the latest.
+    Any,
+    Exact(Version),
+}
+
+impl Spec {
+    pub fn parse(text: &str) -> Result<Spec, UsageError> {
+        let bad = |reason: &str| UsageError::BadSpec {
+            spec: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let (name, version) = match text.split_once('@') {
+            Some((name, version)) => (name, Some(version)),
+            None => (text, None),
+        };
+        if name.is_empty() {
+            return Err(bad("the tool name is empty"));
+        }
+        let tool = Tool::parse(name)?;
+        let version = match version {
+            None => Wanted::Any,
+            Some("latest") => Wanted::Latest,
+            Some("") => return Err(bad("the version after `@` is empty")),
+            Some(v) => Wanted::Exact(
+                Version::parse(v).ok_or_else(|| bad("a version looks like 5.10.8 or v5.10.8"))?,
+            ),
+        };
+        Ok(Spec { tool, version })
+    }
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Wanted::Any => write!(f, "{}", self.tool),
+            Wanted::Latest => write!(f, "{}@latest", self.tool),
+            Wanted::Exact(v) => write!(f, "{}@{v}", self.tool),
+        }
+    }
+}
 
 /// Any SPEC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,8 +276,8 @@ pub fn is_tool_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Tool, Version};
     use crate::resolve::Wanted;
+    use crate::resolve::catalog::{Tool, Version};
 
     fn github(owner: &str, repo: &str, tag: Option<&str>) -> AnySpec {
         AnySpec::GitHub {

@@ -1,0 +1,807 @@
+//! One short function per command, each stringing the stages together: resolve → fetch
+//! (http, cache, verify) → unpack → install → envfile, with `report` writing what happened.
+//! No stage logic lives here; this is where the stages' errors meet as [`crate::Error`].
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cache::Cache;
+use crate::cli::{CacheAction, Cli, Command};
+use crate::context::{self, Context};
+use crate::diag::{IoContext, UsageError};
+use crate::envfile;
+use crate::error::Result;
+use crate::fetch::{self, Obtained};
+use crate::http::{self, Http};
+use crate::install::{self, BinDir, Placement};
+use crate::mirror;
+use crate::report::{self, ArtifactReceipt, Batch, CacheUse, Reporter};
+use crate::resolve::catalog::{Target, Tool};
+use crate::resolve::lockfile::{LockFile, LockedArtifact, LockedTool};
+use crate::resolve::manifest::{Manifest, Source};
+use crate::resolve::spec::is_tool_name;
+use crate::resolve::{AnySpec, Artifact, Request, Resolver, Spec, Wanted, parse_any_spec};
+use crate::settings::Settings;
+use crate::unpack;
+use crate::verify;
+
+/// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
+pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    let settings = Settings::new(&cli.global, ctx)?;
+    let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
+    let app = App {
+        settings: &settings,
+        reporter: &reporter,
+        http: Http::new(settings.http.clone(), &reporter),
+        cache: Cache::new(settings.cache_dir.clone(), settings.lock_timeout),
+        out,
+    };
+    app.dispatch(cli.command, ctx)
+}
+
+struct App<'a> {
+    settings: &'a Settings,
+    reporter: &'a dyn Reporter,
+    http: Http<'a>,
+    cache: Cache,
+    out: &'a mut dyn Write,
+}
+
+/// A lock file as read, with its path.
+type Lock = (LockFile, PathBuf);
+
+impl App<'_> {
+    fn dispatch(mut self, command: Command, ctx: &Context) -> Result<()> {
+        match command {
+            Command::Install {
+                specs,
+                target,
+                sha256,
+            } => self.install(&specs, target.as_deref(), sha256.as_deref()),
+            Command::Fetch {
+                specs,
+                targets,
+                sha256,
+            } => self.fetch(&specs, &targets, sha256.as_deref()),
+            Command::Lock {
+                specs,
+                targets,
+                sha256,
+            } => self.lock(&specs, &targets, sha256.as_deref()),
+            Command::List => self.list(),
+            Command::Completions { shell } => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                let mut buf = Vec::new();
+                clap_complete::generate(shell, &mut cmd, "hookstrap", &mut buf);
+                self.data(&String::from_utf8_lossy(&buf))
+            }
+            Command::Cache { action } => self.cache(action),
+            Command::Mirror { dir } => self.mirror(&dir),
+            Command::Env => self.env(ctx),
+            Command::Uninstall { tools } => self.uninstall(&tools),
+        }
+    }
+
+    fn note(&self, message: &str) {
+        self.reporter.info(message);
+    }
+
+    fn data(&mut self, text: &str) -> Result<()> {
+        Ok(report::data(self.out, text).fs("write", Path::new("<stdout>"))?)
+    }
+
+    fn json(&mut self, value: &impl Serialize) -> Result<()> {
+        Ok(report::json(self.out, value).fs("write", Path::new("<stdout>"))?)
+    }
+
+    fn load_lock(&self) -> Result<Option<Lock>> {
+        match &self.settings.lock_path {
+            Some(path) => Ok(Some((LockFile::read(path)?, path.clone()))),
+            None => Ok(None),
+        }
+    }
+
+    fn resolver<'r>(&'r self, lock: Option<&'r Lock>) -> Resolver<'r> {
+        Resolver {
+            http: &self.http,
+            cache: &self.cache,
+            mirror: &self.settings.mirror,
+            lock: lock.map(|(l, p)| (l, p.as_path())),
+        }
+    }
+
+    /// A verified blob for `art` in the cache (downloaded on a miss).
+    fn obtain(&self, art: &Artifact, tap: Option<&mut fetch::Tap>) -> Result<Obtained> {
+        Ok(fetch::obtain_with(
+            &self.cache,
+            &self.http,
+            art,
+            &self.settings.mirror,
+            self.reporter,
+            tap,
+        )?)
+    }
+
+    // ---- what to work on ----
+
+    /// What to work on: the SPECs given (with the manifest's options for tools it declares),
+    /// else the manifest's tools, else the lock file's, else `platform@latest`.
+    fn requests(
+        &self,
+        given: &[String],
+        sha256: Option<&str>,
+        lock: Option<&Lock>,
+    ) -> Result<Vec<Request>> {
+        let manifest = Manifest::load(&self.settings.app_dir)?;
+        let mut requests: Vec<Request> = if !given.is_empty() {
+            given
+                .iter()
+                .map(|text| given_request(text, manifest.as_ref()))
+                .collect::<Result<_>>()?
+        } else if let Some(manifest) = manifest.as_ref().filter(|m| !m.tools.is_empty()) {
+            manifest.tools.iter().map(Request::from_decl).collect()
+        } else if let Some((lock, path)) = lock.filter(|(l, _)| !l.tools.is_empty()) {
+            lock.tools
+                .iter()
+                .map(|t| Request::from_locked(t, path))
+                .collect::<Result<_, _>>()?
+        } else {
+            vec![Request::from_spec(&AnySpec::Cli(Spec {
+                tool: Tool::Platform,
+                version: Wanted::Latest,
+            }))]
+        };
+        if let Some(sha) = sha256 {
+            pin_one(&mut requests, sha)?;
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(twice) = requests.iter().find(|r| !seen.insert(r.name.clone())) {
+            return Err(
+                UsageError::Other(format!("`{}` is named more than once", twice.name)).into(),
+            );
+        }
+        requests.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(requests)
+    }
+
+    /// The targets given, else the manifest's (for `lock`), else this machine's.
+    fn targets_or_manifest(&self, given: &[String]) -> Result<Vec<Target>> {
+        if given.is_empty()
+            && let Some(manifest) = Manifest::load(&self.settings.app_dir)?
+            && !manifest.targets.is_empty()
+        {
+            let mut targets = manifest.targets;
+            targets.sort();
+            return Ok(targets);
+        }
+        targets(given)
+    }
+
+    /// Resolves a request for each target, the first target's answer pinning the version for
+    /// the others, so every target gets the same release even if `latest` moves meanwhile
+    /// (and `latest` is asked once per tool, not once per target).
+    fn resolve_all(
+        &self,
+        resolver: &Resolver,
+        req: &Request,
+        targets: &[Target],
+    ) -> Result<Vec<Artifact>> {
+        let mut req = req.clone();
+        let mut out = Vec::new();
+        for &target in targets {
+            let art = resolver.resolve(&req, target)?;
+            if req.version.is_none() && !art.tag.is_empty() {
+                req.version = Some(match req.source {
+                    Source::Cli(_) => art.version.clone(),
+                    _ => art.tag.clone(),
+                });
+            }
+            out.push(art);
+        }
+        Ok(out)
+    }
+
+    // ---- install ----
+
+    fn install(
+        &mut self,
+        given: &[String],
+        target: Option<&str>,
+        sha256: Option<&str>,
+    ) -> Result<()> {
+        let target = match target {
+            Some(t) => Target::parse(t)?,
+            None => Target::host()?,
+        };
+        if !target.installable() {
+            return Err(UsageError::Other(format!(
+                "cannot install `{target}` binaries: `install` unpacks tar.gz releases; use `hookstrap fetch --target {target}` to cache them"
+            ))
+            .into());
+        }
+        let lock = self.load_lock()?;
+        let requests = self.requests(given, sha256, lock.as_ref())?;
+        // A doomed env-file edit fails before anything is fetched or placed.
+        if let Some(env) = &self.settings.env_file {
+            envfile::check(env, &self.settings.bin_dir)?;
+        }
+        // Every version and hash is settled before the bin dir is touched; then each tool is
+        // fetched, verified and placed atomically on its own.
+        let resolver = self.resolver(lock.as_ref());
+        let planned = requests
+            .iter()
+            .map(|req| resolver.resolve(req, target))
+            .collect::<Result<Vec<_>, _>>()?;
+        let receipts = self.install_all(&planned)?;
+        if self.settings.json {
+            self.json(&Batch::new(receipts))?;
+        }
+        Ok(())
+    }
+
+    /// Places every planned artifact under the bin dir's lock, then writes the env block.
+    fn install_all(&self, planned: &[Artifact]) -> Result<Vec<ArtifactReceipt>> {
+        let bin = BinDir::open(&self.settings.bin_dir, self.settings.lock_timeout)?;
+        let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
+        let mut receipts = Vec::new();
+        for art in planned {
+            let (cache, changed) = if bin.is_current(&art.name, &art.sha256) {
+                (CacheUse::Hit, false)
+            } else {
+                (self.place(&bin, art)?, true)
+            };
+            let path = bin_dir.join(art.bin_name());
+            let verb = if changed {
+                "installed"
+            } else {
+                "already installed:"
+            };
+            self.note(&format!(
+                "{verb} {} {} → {}",
+                art.name,
+                art.version,
+                path.display()
+            ));
+            receipts.push(ArtifactReceipt {
+                tool: art.name.clone(),
+                version: art.version.clone(),
+                target: art.target.name().to_string(),
+                url: art.url.clone(),
+                sha256: art.sha256.clone(),
+                size: None,
+                cache,
+                changed: Some(changed),
+                path: None,
+                bin: Some(path),
+                env_file: self.settings.env_file.clone(),
+            });
+        }
+        if let Some(env) = &self.settings.env_file
+            && let envfile::Change::Appended | envfile::Change::Replaced =
+                envfile::ensure(env, &bin_dir)?
+        {
+            self.note(&format!(
+                "added {} to PATH in {}",
+                bin_dir.display(),
+                env.display()
+            ));
+        }
+        Ok(receipts)
+    }
+
+    /// Puts the artifact's binary into the bin dir by the cheapest safe way, and says whether
+    /// the cache had it: the cache's verified unpacked copy (no unpacking at all); else the
+    /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
+    fn place(&self, bin: &BinDir, art: &Artifact) -> Result<CacheUse> {
+        let what = Placement::of(art);
+        self.cache.ensure_layout()?;
+        {
+            // Shared: `prune` leaves the copy alone while we link it.
+            let _held = self.cache.lock_shared(&art.sha256)?;
+            let warn = |m: &str| self.reporter.warn(m);
+            if let Some(cached) = self.cache.unpacked(&art.sha256, &what.bin_name, &warn)? {
+                bin.place_verified(&cached.path, &cached.blake3, &what)?;
+                return Ok(CacheUse::Hit);
+            }
+        }
+        let (got, staging) = self.fetch_and_unpack(bin, art)?;
+        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
+        let (installed, fingerprint) = bin.place(staging, &unpacked, &what, None)?;
+        if let Err(e) =
+            self.cache
+                .keep_unpacked(&got.sha256, &what.bin_name, &installed, &fingerprint)
+        {
+            self.reporter.warn(&format!(
+                "cannot keep an unpacked copy in the cache: {}",
+                report::chain(&e)
+            ));
+        }
+        Ok(CacheUse::from_hit(got.hit))
+    }
+
+    /// The verified blob, and a staging directory holding what it unpacks to. On a download,
+    /// the extractor reads the bytes as they arrive; it trusts nothing: it writes only into
+    /// staging, and what it wrote is used only if the whole download verified. Anything else
+    /// (a cache hit, a download that restarted, a zip, an archive the extractor refused) is
+    /// unpacked again from the verified blob, re-hashed on the way, for the definitive answer.
+    fn fetch_and_unpack(
+        &self,
+        bin: &BinDir,
+        art: &Artifact,
+    ) -> Result<(Obtained, tempfile::TempDir)> {
+        let limits = &self.settings.limits;
+        let bin_name = art.bin_name();
+        let staging = bin.staging()?;
+        let (got, streamed) = if art.format.streams() {
+            let dest = staging.path();
+            std::thread::scope(|scope| {
+                let (mut tap, reader) = fetch::Tap::new();
+                let (format, bare) = (art.format, bin_name.as_str());
+                let unpacker =
+                    scope.spawn(move || unpack::unpack(format, reader, None, dest, bare, limits));
+                let got = self.obtain(art, Some(&mut tap));
+                let whole = tap.whole();
+                drop(tap);
+                let unpacked = unpacker.join().is_ok_and(|r| r.is_ok());
+                (got, whole && unpacked)
+            })
+        } else {
+            (self.obtain(art, None), false)
+        };
+        let got = got?;
+        if streamed {
+            return Ok((got, staging));
+        }
+        drop(staging);
+        let staging = bin.staging()?;
+        bin.unpack_blob(staging.path(), &got.path, art, limits)?;
+        Ok((got, staging))
+    }
+
+    // ---- fetch and lock ----
+
+    fn fetch(
+        &mut self,
+        given: &[String],
+        targets_given: &[String],
+        sha256: Option<&str>,
+    ) -> Result<()> {
+        let targets = targets(targets_given)?;
+        let lock = self.load_lock()?;
+        let requests = self.requests(given, sha256, lock.as_ref())?;
+        let mut items = Vec::new();
+        {
+            let resolver = self.resolver(lock.as_ref());
+            for req in &requests {
+                for art in self.resolve_all(&resolver, req, &targets)? {
+                    let got = self.obtain(&art, None)?;
+                    items.push(ArtifactReceipt {
+                        tool: art.name.clone(),
+                        version: art.version.clone(),
+                        target: art.target.name().to_string(),
+                        url: art.url.clone(),
+                        sha256: got.sha256.clone(),
+                        size: Some(got.size),
+                        cache: CacheUse::from_hit(got.hit),
+                        changed: None,
+                        path: Some(got.path.clone()),
+                        bin: None,
+                        env_file: None,
+                    });
+                }
+            }
+        }
+        if self.settings.json {
+            return self.json(&Batch::new(items));
+        }
+        let text: String = items
+            .iter()
+            .map(|i| {
+                let cache = if i.cache == CacheUse::Hit {
+                    "hit"
+                } else {
+                    "miss"
+                };
+                let size = i.size.unwrap_or_default();
+                format!(
+                    "{}\t{}\t{}\t{}\t{size}\t{cache}\n",
+                    i.tool, i.version, i.target, i.sha256
+                )
+            })
+            .collect();
+        self.data(&text)
+    }
+
+    fn lock(
+        &mut self,
+        given: &[String],
+        targets_given: &[String],
+        sha256: Option<&str>,
+    ) -> Result<()> {
+        let targets = self.targets_or_manifest(targets_given)?;
+        let path = self.settings.lock_write_path();
+        let existing = match path.exists() {
+            true => Some((LockFile::read(&path)?, path.clone())),
+            false => None,
+        };
+        // `lock` resolves afresh: with no SPEC, what the manifest declares, else what the lock
+        // file already pins (at its versions, for the targets asked), else `platform@latest`.
+        let requests = self.requests(given, sha256, existing.as_ref())?;
+        let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
+        for req in &requests {
+            if let Some(tool) = self.pin(req, &targets)? {
+                self.note(&format!("locked {} {}", tool.name, tool.version));
+                lock.upsert(tool);
+            }
+        }
+        lock.write(&path)?;
+        if self.settings.json {
+            #[derive(Serialize)]
+            struct Locked<'a> {
+                lock_file: &'a Path,
+                tools: &'a [LockedTool],
+            }
+            return self.json(&Locked {
+                lock_file: &path,
+                tools: &lock.tools,
+            });
+        }
+        self.data(&format!("{}\n", path.display()))
+    }
+
+    /// One tool's pin: each target's artifact, fetched and verified.
+    fn pin(&self, req: &Request, targets: &[Target]) -> Result<Option<LockedTool>> {
+        let resolver = self.resolver(None);
+        let mut pinned: Option<LockedTool> = None;
+        for art in self.resolve_all(&resolver, req, targets)? {
+            let got = self.obtain(&art, None)?;
+            let tool = pinned.get_or_insert_with(|| LockedTool {
+                name: art.name.clone(),
+                version: art.version.clone(),
+                source: req.source_text(),
+                bin: (req.bin != req.name).then(|| req.bin.clone()),
+                artifacts: Vec::new(),
+            });
+            tool.artifacts.push(LockedArtifact {
+                target: art.target.name().to_string(),
+                url: art.url.clone(),
+                sha256: got.sha256.clone(),
+                size: got.size,
+            });
+        }
+        Ok(pinned)
+    }
+
+    // ---- the cache and mirrors ----
+
+    fn cache(&mut self, action: CacheAction) -> Result<()> {
+        match action {
+            CacheAction::Dir => {
+                let dir = format!("{}\n", self.cache.root().display());
+                self.data(&dir)
+            }
+            CacheAction::List => self.cache_list(),
+            CacheAction::Verify => self.cache_verify(),
+            CacheAction::Prune { older_than, all } => {
+                let age = match (older_than, all) {
+                    (_, true) => None,
+                    (days, false) => {
+                        Some(std::time::Duration::from_secs(days.unwrap_or(30) * 86_400))
+                    }
+                };
+                let (count, bytes) = self.cache.prune(age)?;
+                self.note(&format!("removed {count} artifact(s), {bytes} bytes"));
+                Ok(())
+            }
+        }
+    }
+
+    fn cache_list(&mut self) -> Result<()> {
+        let listed = self.cache.list();
+        if self.settings.json {
+            #[derive(Serialize)]
+            struct Artifacts {
+                artifacts: Vec<crate::cache::Listed>,
+            }
+            return self.json(&Artifacts { artifacts: listed });
+        }
+        let text: String = listed
+            .iter()
+            .map(|item| {
+                let e = &item.entry;
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\n",
+                    e.tool,
+                    e.version,
+                    e.target,
+                    e.size,
+                    format_time(item.last_used),
+                    e.sha256
+                )
+            })
+            .collect();
+        self.data(&text)
+    }
+
+    fn cache_verify(&self) -> Result<()> {
+        let damaged = self.cache.verify_all()?;
+        let Some((first, _)) = damaged.first() else {
+            self.note("every cached artifact is intact");
+            return Ok(());
+        };
+        for (path, reason) in &damaged {
+            self.reporter
+                .warn(&format!("damaged: `{}`: {reason}", path.display()));
+        }
+        Err(verify::VerifyError::Damaged {
+            count: damaged.len(),
+            first: first.clone(),
+        }
+        .into())
+    }
+
+    fn mirror(&mut self, dir: &Path) -> Result<()> {
+        let written = mirror::export(&self.cache, dir, &|m| self.reporter.warn(m))?;
+        self.note(&format!("wrote {written} artifact(s) to {}", dir.display()));
+        if self.settings.json {
+            #[derive(Serialize)]
+            struct Mirrored<'a> {
+                mirror: &'a Path,
+                artifacts: usize,
+            }
+            return self.json(&Mirrored {
+                mirror: dir,
+                artifacts: written,
+            });
+        }
+        Ok(())
+    }
+
+    // ---- the app's own state ----
+
+    fn env(&mut self, ctx: &Context) -> Result<()> {
+        let s = self.settings;
+        let variables = context::VARIABLES
+            .iter()
+            .filter_map(|name| {
+                let value = ctx.var(name)?;
+                let shown = if context::SECRET_VARIABLES.contains(name) {
+                    "(set)".to_string()
+                } else {
+                    http::redact(value)
+                };
+                Some(((*name).to_string(), shown))
+            })
+            .collect();
+        let detected = Detected {
+            app_dir: &s.app_dir,
+            bin_dir: &s.bin_dir,
+            env_file: s.env_file.as_deref(),
+            cache_dir: &s.cache_dir,
+            lock_file: s.lock_path.as_deref(),
+            mirror: http::redact(&s.mirror),
+            target: Target::host()
+                .map(|t| t.name().to_string())
+                .map_err(|e| e.to_string()),
+            offline: s.http.offline,
+            token: if s.http.token.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+            variables,
+        };
+        if s.json {
+            return self.json(&detected);
+        }
+        let text = detected.text();
+        self.data(&text)
+    }
+
+    fn list(&mut self) -> Result<()> {
+        let s = self.settings;
+        let receipt = install::read_receipt(&s.bin_dir);
+        let tools: Vec<Listed> = receipt
+            .tools
+            .iter()
+            .map(|(name, t)| Listed {
+                tool: name.clone(),
+                version: t.version.clone(),
+                target: t.target.clone(),
+                sha256: t.sha256.clone(),
+                bin: s.bin_dir.join(&t.bin),
+            })
+            .collect();
+        if s.json {
+            #[derive(Serialize)]
+            struct Installed<'a> {
+                bin_dir: &'a Path,
+                tools: Vec<Listed>,
+            }
+            return self.json(&Installed {
+                bin_dir: &s.bin_dir,
+                tools,
+            });
+        }
+        let text: String = tools
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}\t{}\t{}\t{}\n",
+                    t.tool,
+                    t.version,
+                    t.target,
+                    t.bin.display()
+                )
+            })
+            .collect();
+        self.data(&text)
+    }
+
+    fn uninstall(&mut self, tools: &[String]) -> Result<()> {
+        let s = self.settings;
+        if !s.bin_dir.exists() {
+            if let Some(env) = &s.env_file {
+                envfile::remove(env)?;
+            }
+            self.note("nothing is installed");
+            return Ok(());
+        }
+        let bin = BinDir::open(&s.bin_dir, s.lock_timeout)?;
+        let receipt = bin.receipt();
+        for name in tools.iter().filter(|n| !receipt.tools.contains_key(*n)) {
+            if !is_tool_name(name) {
+                return Err(UsageError::UnknownTool(name.clone()).into());
+            }
+            self.note(&format!("{name} is not installed"));
+        }
+        let (removed, left) = bin.uninstall(tools)?;
+        if !left
+            && let Some(env) = &s.env_file
+            && envfile::remove(env)?
+        {
+            self.note(&format!(
+                "removed the hookstrap block from {}",
+                env.display()
+            ));
+        }
+        for path in &removed {
+            self.note(&format!("removed {}", path.display()));
+        }
+        if s.json {
+            #[derive(Serialize)]
+            struct Removed<'a> {
+                removed: &'a [PathBuf],
+                env_file: Option<&'a Path>,
+            }
+            return self.json(&Removed {
+                removed: &removed,
+                env_file: s.env_file.as_deref(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A SPEC from the command line, with the manifest's options when it declares that tool.
+fn given_request(text: &str, manifest: Option<&Manifest>) -> Result<Request> {
+    let spec = parse_any_spec(text)?;
+    let mut req = Request::from_spec(&spec);
+    if let Some(decl) = manifest.and_then(|m| m.tool(&req.name)) {
+        let declared = Request::from_decl(decl);
+        req.bin = declared.bin;
+        req.asset = declared.asset;
+        req.sha256 = declared.sha256;
+    }
+    Ok(req)
+}
+
+/// `--sha256`: pins the one request there is.
+fn pin_one(requests: &mut [Request], sha: &str) -> Result<()> {
+    let sha = verify::parse_sha256(sha).ok_or_else(|| UsageError::BadValue {
+        name: "--sha256".into(),
+        value: sha.to_string(),
+        reason: "expected 64 hexadecimal digits".into(),
+    })?;
+    match requests {
+        [one] => {
+            one.sha256 = Some(sha);
+            Ok(())
+        }
+        _ => Err(UsageError::Other("`--sha256` pins one SPEC: name exactly one".into()).into()),
+    }
+}
+
+/// The targets given (sorted, without repeats), else this machine's.
+fn targets(given: &[String]) -> Result<Vec<Target>> {
+    if given.is_empty() {
+        return Ok(vec![Target::host()?]);
+    }
+    let mut targets = given
+        .iter()
+        .map(|t| Target::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    targets.sort();
+    targets.dedup();
+    Ok(targets)
+}
+
+/// `hookstrap env`: what was detected.
+#[derive(Serialize)]
+struct Detected<'a> {
+    app_dir: &'a Path,
+    bin_dir: &'a Path,
+    env_file: Option<&'a Path>,
+    cache_dir: &'a Path,
+    lock_file: Option<&'a Path>,
+    mirror: String,
+    #[serde(serialize_with = "ok_or_null")]
+    target: std::result::Result<String, String>,
+    offline: bool,
+    token: &'static str,
+    variables: std::collections::BTreeMap<String, String>,
+}
+
+fn ok_or_null<S: serde::Serializer>(
+    value: &std::result::Result<String, String>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Ok(v) => s.serialize_some(v),
+        Err(_) => s.serialize_none(),
+    }
+}
+
+impl Detected<'_> {
+    fn text(&self) -> String {
+        let show = |p: Option<&Path>| p.map_or("(none)".to_string(), |p| p.display().to_string());
+        let target = match &self.target {
+            Ok(t) => t.clone(),
+            Err(e) => format!("(unsupported: {e})"),
+        };
+        let mut text = format!(
+            "app dir:    {}\nbin dir:    {}\nenv file:   {}\ncache dir:  {}\nlock file:  {}\nmirror:     {}\ntarget:     {target}\noffline:    {}\ntoken:      {}\n",
+            self.app_dir.display(),
+            self.bin_dir.display(),
+            show(self.env_file),
+            self.cache_dir.display(),
+            show(self.lock_file),
+            self.mirror,
+            self.offline,
+            self.token,
+        );
+        for (name, value) in &self.variables {
+            text.push_str(&format!("{name}={value}\n"));
+        }
+        text
+    }
+}
+
+/// One line of `hookstrap list`.
+#[derive(Serialize)]
+struct Listed {
+    tool: String,
+    version: String,
+    target: String,
+    sha256: String,
+    bin: PathBuf,
+}
+
+/// The last use as an HTTP date (`Sat, 28 Nov 2026 00:01:02 GMT`): unambiguous, UTC.
+fn format_time(secs: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format_as_utc() {
+        assert_eq!(format_time(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(format_time(1_795_900_000), "Sat, 28 Nov 2026 21:06:40 GMT");
+    }
+}

@@ -1,0 +1,223 @@
+//! The leaf every stage shares: SPEC.md's exit codes, the [`Diagnostic`] trait that every
+//! stage's error implements (its exit code and a hint the user can act on), and the few small
+//! error types more than one stage produces (bad usage, a refused local file, offline).
+//!
+//! This module imports no other module of the crate. Exit codes are named here and nowhere
+//! else as numbers.
+
+use std::path::PathBuf;
+
+/// Process exit codes, as `SPEC.md` defines them ("Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Code {
+    Internal = 1,
+    Usage = 2,
+    NotFound = 3,
+    Network = 4,
+    Verify = 5,
+    Archive = 6,
+    LocalFs = 7,
+    Offline = 8,
+    /// `outdated --exit-code`: an update exists; `lock --check`: the lock is out of date.
+    Outdated = 9,
+}
+
+impl Code {
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+/// An error that knows what it means to the user: the exit code and, where the user can act,
+/// one line of advice printed as `hint: …`.
+pub trait Diagnostic: std::error::Error {
+    fn code(&self) -> Code;
+
+    fn hint(&self) -> Option<String> {
+        None
+    }
+
+    /// The process exit code.
+    fn exit_code(&self) -> u8 {
+        self.code().as_u8()
+    }
+}
+
+/// The network is needed but `--offline` (or `HOOKSTRAP_OFFLINE`) forbids it (exit 8). `what`
+/// is the SPEC to warm the cache with.
+#[derive(Debug, thiserror::Error)]
+#[error("`{what}` is not in the cache and `--offline` forbids the network")]
+pub struct Offline {
+    pub what: String,
+}
+
+impl Diagnostic for Offline {
+    fn code(&self) -> Code {
+        Code::Offline
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(format!(
+            "warm the cache while online with `hookstrap fetch {}`, or point `--mirror` at a `file://` mirror",
+            self.what
+        ))
+    }
+}
+
+/// Bad input on the command line, in a SPEC or in the lock file (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("invalid SPEC `{spec}`: {reason}")]
+    BadSpec { spec: String, reason: String },
+    #[error("unknown tool `{0}`")]
+    UnknownTool(String),
+    #[error("unsupported target `{0}`")]
+    UnsupportedTarget(String),
+    #[error("this machine ({os}/{arch}) has no Platform.sh CLI release")]
+    UnsupportedHost { os: String, arch: String },
+    #[error("malformed lock file `{path}` at line {line}, column {column}: {message}")]
+    BadLock {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("lock file `{path}` pins no `{tool}` for target `{target}`")]
+    LockMissing {
+        path: PathBuf,
+        tool: String,
+        target: String,
+    },
+    #[error("invalid value `{value}` for `{name}`: {reason}")]
+    BadValue {
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Diagnostic for UsageError {
+    fn code(&self) -> Code {
+        Code::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            UsageError::BadSpec { .. } | UsageError::UnknownTool(_) => Some(
+                "a SPEC is TOOL[@VERSION], e.g. `platform`, `upsun@5.10.8`, `platform@latest`"
+                    .into(),
+            ),
+            UsageError::UnsupportedTarget(_) | UsageError::UnsupportedHost { .. } => Some(
+                "supported targets: linux_amd64, linux_arm64, darwin_all, windows_amd64 (fetch and lock only)"
+                    .into(),
+            ),
+            UsageError::LockMissing { tool, target, .. } => Some(format!(
+                "add it with `hookstrap lock {tool} --target {target}`"
+            )),
+            UsageError::BadLock { .. } => {
+                Some("fix the file, or delete it and run `hookstrap lock` again".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The local filesystem said no (exit 7).
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error("cannot {action} `{path}`")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("timed out after {secs}s waiting for the lock `{path}`")]
+    LockTimeout { path: PathBuf, secs: u64 },
+    #[error("the env file `{path}` holds a damaged hookstrap block: {reason}")]
+    DamagedBlock { path: PathBuf, reason: String },
+    #[error("`{path}` {reason}")]
+    Refused { path: PathBuf, reason: String },
+}
+
+impl FsError {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        FsError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl Diagnostic for FsError {
+    fn code(&self) -> Code {
+        Code::LocalFs
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            FsError::LockTimeout { .. } => Some(
+                "another hookstrap holds it; wait for it, or raise `HOOKSTRAP_LOCK_TIMEOUT` (seconds); a lock is freed as soon as its process ends"
+                    .into(),
+            ),
+            FsError::DamagedBlock { .. } => Some(
+                "remove the lines from `# >>> hookstrap >>>` to `# <<< hookstrap <<<` by hand, then run again"
+                    .into(),
+            ),
+            FsError::Io { source, .. } if source.raw_os_error() == Some(28) => {
+                Some("the disk is full: free some space and run again".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A file the user keeps (the lock file, the manifest) could not be read (exit 7) or is
+/// malformed (`E`'s code, exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError<E: Diagnostic + 'static> {
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error(transparent)]
+    Bad(E),
+}
+
+impl<E: Diagnostic + 'static> Diagnostic for FileError<E> {
+    fn code(&self) -> Code {
+        match self {
+            FileError::Fs(e) => e.code(),
+            FileError::Bad(e) => e.code(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            FileError::Fs(e) => e.hint(),
+            FileError::Bad(e) => e.hint(),
+        }
+    }
+}
+
+/// Shorthand for the stages that wrap io errors with a path.
+pub trait IoContext<T> {
+    fn fs(self, action: &'static str, path: &std::path::Path) -> Result<T, FsError>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn fs(self, action: &'static str, path: &std::path::Path) -> Result<T, FsError> {
+        self.map_err(|e| FsError::io(action, path, e))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset, for errors in TOML files.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
