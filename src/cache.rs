@@ -1,17 +1,22 @@
 //! The content-addressed store in `$PLATFORM_CACHE_DIR/hookstrap` (or wherever `--cache-dir`
-//! points), shared by every branch and every concurrent build.
+//! points), shared by every branch and every concurrent build of a project.
 //!
 //! Layout:
-//! - `blobs/sha256/<hex>`: verified archives, named by their hash; the mtime is the last use.
-//! - `index/<key>.json`: (tool, version, target) → where it came from, sha256, size, so a pinned
-//!   or repeated install needs no network.
+//! - `blobs/sha256/<hex>`: archives, named by their hash; the mtime is the last use.
+//! - `unpacked/<archive-hex>/<bin>`: a copy of the binary an archive unpacked to, placed by a
+//!   warm install only once it hashes to the lock file's pin of that binary.
+//! - `index/<key>.json`: (tool, version, target) → where it came from, sha256, size.
 //! - `locks/<hex>.lock`: one advisory lock per artifact: download under the lock, check again
 //!   after taking it, so N processes download an artifact once.
 //! - `tmp/`: partial downloads under unique names; never read, removed on drop or by `prune`.
 //!
-//! Invariant: a file under `blobs/` was renamed there only after its hash matched, and it is
-//! hashed again whenever it is used; a blob that does not hash to its name, or is not a regular
-//! file, is removed and never served.
+//! Trust (SPEC.md, "Trust"): whoever can push a branch can write here, so nothing read from
+//! the cache decides what is installed. A blob is used only once it hashes to the SHA-256 an
+//! anchor gave (the caller's), an unpacked copy only once it hashes to a lock-file pin, and the
+//! index is a hint that only `--offline` without a lock falls back to. Nothing here is followed
+//! through a link: every directory is checked to be a real one before anything is written in
+//! it, files are opened with `O_NOFOLLOW` and checked to be regular, small files are read with
+//! a size cap, and whatever leaves the cache leaves as a copy, never a hard link.
 
 use std::fs::{self, File};
 use std::io;
@@ -21,12 +26,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{FsError, IoContext};
-use crate::fsutil::{lock_file, readable, remove_any, write_atomic};
-use crate::verify;
+use crate::fsutil::{
+    Links, SMALL_FILE_MAX, copy_new, lock_file, open_regular, read_capped, readable, real_dir,
+    remove_any, write_atomic,
+};
+use crate::names;
+use crate::verify::{self, HashReader};
 
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by hookstrap.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
 
-/// Where an artifact came from and what it hashes to.
+/// Where an artifact came from and what it hashes to: a hint, never an anchor.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct IndexEntry {
     pub tool: String,
@@ -42,13 +51,23 @@ pub struct IndexEntry {
     pub size: u64,
 }
 
-/// The extension of an unpacked binary's record: its BLAKE3 fingerprint.
-const FINGERPRINT: &str = "blake3";
-
-/// A binary kept unpacked in the cache, verified against its recorded fingerprint.
-pub struct CachedBin {
-    pub path: PathBuf,
-    pub blake3: String,
+impl IndexEntry {
+    /// Whether every field is what hookstrap writes: names that are one plain path component
+    /// (owner, repo and tag may be empty, for `url:` tools), a SHA-256, an https URL. Entries
+    /// that are not are ignored, whoever wrote them.
+    fn is_sane(&self) -> bool {
+        let name = |t: &str| names::check(t).is_ok();
+        let optional = |t: &str| t.is_empty() || name(t);
+        name(&self.tool)
+            && name(&self.version)
+            && name(&self.target)
+            && name(&self.asset)
+            && optional(&self.owner)
+            && optional(&self.repo)
+            && optional(&self.tag)
+            && verify::parse_sha256(&self.sha256).as_deref() == Some(self.sha256.as_str())
+            && crate::resolve::lockfile::check_url(&self.url).is_ok()
+    }
 }
 
 /// One line of `cache list`.
@@ -61,13 +80,21 @@ pub struct Listed {
     pub last_used: u64,
 }
 
+/// A binary kept unpacked: the archive it came from and its file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpackedCopy {
+    pub archive_sha256: String,
+    pub bin_name: String,
+    pub path: PathBuf,
+}
+
 pub struct Cache {
     root: PathBuf,
     lock_timeout: Duration,
 }
 
-/// An exclusive hold on one artifact's lock file; released on drop (and by the kernel if the
-/// process dies, so a killed process never leaves a lock behind).
+/// A hold on one artifact's lock file; released on drop (and by the kernel if the process
+/// dies, so a killed process never leaves a lock behind).
 pub struct Held {
     _file: File,
 }
@@ -90,14 +117,21 @@ impl Cache {
         self.root.join("index").join(format!("{key}.json"))
     }
 
-    /// Creates the layout and the `CACHEDIR.TAG` (so backup tools skip it).
+    /// Creates the layout and the `CACHEDIR.TAG` (so backup tools skip it). The root and every
+    /// directory in it must be a real directory: a link planted in their place is refused.
     pub fn ensure_layout(&self) -> Result<(), FsError> {
-        for dir in ["blobs/sha256", "index", "locks", "tmp"] {
-            let d = self.root.join(dir);
-            fs::create_dir_all(&d).fs("create the cache directory", &d)?;
+        fs::create_dir_all(&self.root).fs("create the cache directory", &self.root)?;
+        for dir in [
+            &["blobs", "sha256"][..],
+            &["index"],
+            &["locks"],
+            &["tmp"],
+            &["unpacked"],
+        ] {
+            real_dir(&self.root, dir)?;
         }
         let tag = self.root.join("CACHEDIR.TAG");
-        if !tag.exists() {
+        if fs::symlink_metadata(&tag).is_err() {
             write_atomic(&self.root.join("tmp"), &tag, CACHEDIR_TAG.as_bytes())?;
         }
         Ok(())
@@ -124,28 +158,31 @@ impl Cache {
         Ok(Held { _file: file })
     }
 
-    /// The blob for `sha256` if present and intact. A damaged blob (wrong hash, not a regular
-    /// file) is removed, reported through `on_damage`, and treated as absent.
+    /// The blob for `sha256` if present and it hashes to that (hashed from the file opened
+    /// without following links). Anything else in its place (other bytes, a link, a FIFO, a
+    /// directory) is removed, reported through `on_damage`, and treated as absent.
     pub fn verified_blob(
         &self,
         sha256: &str,
         on_damage: &dyn Fn(&str),
     ) -> Result<Option<PathBuf>, FsError> {
         let path = self.blob_path(sha256);
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(FsError::io("read", &path, e)),
+        let file = match open_regular(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
+            Err(FsError::Refused { reason, .. }) => {
+                on_damage(&format!(
+                    "cache entry `{}` {reason}; removing it",
+                    path.display()
+                ));
+                remove_any(&path)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
         };
-        if !meta.file_type().is_file() {
-            on_damage(&format!(
-                "cache entry `{}` is not a regular file; removing it",
-                path.display()
-            ));
-            remove_any(&path)?;
-            return Ok(None);
-        }
-        let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
+        let (actual, _) = HashReader::new(io::BufReader::with_capacity(256 * 1024, file))
+            .finish()
+            .fs("read", &path)?;
         if actual != sha256 {
             on_damage(&format!(
                 "cached `{}` is damaged (hashes to {actual}); removing it and fetching again",
@@ -162,82 +199,73 @@ impl Cache {
         self.root.join("unpacked").join(archive_sha256)
     }
 
-    /// The binary `bin_name` once unpacked from the archive `archive_sha256`, if the cache
-    /// keeps it and it still hashes to what was recorded. A damaged copy is removed and
-    /// reported through `on_damage`. Warm installs place this instead of unpacking again.
-    pub fn unpacked(
-        &self,
-        archive_sha256: &str,
-        bin_name: &str,
-        on_damage: &dyn Fn(&str),
-    ) -> Result<Option<CachedBin>, FsError> {
-        let dir = self.unpacked_dir(archive_sha256);
-        let path = dir.join(bin_name);
-        let recorded = match fs::read_to_string(dir.join(format!("{bin_name}.{FINGERPRINT}"))) {
-            // 64 hexadecimal digits, the same shape as a SHA-256.
-            Ok(text) => verify::parse_sha256(text.trim()),
-            Err(_) => None,
-        };
-        let Some(recorded) = recorded else {
-            return Ok(None);
-        };
-        if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
-            remove_any(&dir)?;
-            return Ok(None);
-        }
-        let actual = verify::fingerprint_file(&path).fs("read", &path)?;
-        if actual != recorded {
-            on_damage(&format!(
-                "cached `{}` is damaged (hashes to {actual}); removing it",
-                path.display()
-            ));
-            remove_any(&dir)?;
-            return Ok(None);
-        }
-        // Using the unpacked copy is a use of its archive, for `prune --older-than`.
-        touch(&self.blob_path(archive_sha256));
-        Ok(Some(CachedBin {
-            path,
-            blake3: recorded,
-        }))
+    /// The copy of `bin_name` kept from the archive `archive_sha256`, if it is a regular file.
+    /// Unverified: the caller places it only once it hashes to the lock file's pin.
+    pub fn unpacked(&self, archive_sha256: &str, bin_name: &str) -> Option<PathBuf> {
+        let path = self.unpacked_dir(archive_sha256).join(bin_name);
+        let regular = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        regular.then_some(path)
     }
 
-    /// Keeps a verified binary, unpacked from the archive `archive_sha256`, for warm installs:
-    /// a hard link to `src` where the filesystem allows, a copy otherwise, renamed into place
-    /// after its recorded hash.
+    /// Forgets a kept copy that did not hash to its pin.
+    pub fn discard_unpacked(&self, archive_sha256: &str) -> Result<(), FsError> {
+        remove_any(&self.unpacked_dir(archive_sha256))
+    }
+
+    /// Keeps a copy of a binary unpacked from the verified archive `archive_sha256`, for warm
+    /// installs with a lock file: copied (never linked: the installed binary and the cache
+    /// share no inode) into `tmp/`, then renamed into place.
     pub fn keep_unpacked(
         &self,
         archive_sha256: &str,
         bin_name: &str,
         src: &Path,
-        bin_blake3: &str,
     ) -> Result<(), FsError> {
-        let dir = self.unpacked_dir(archive_sha256);
-        fs::create_dir_all(&dir).fs("create the cache directory", &dir)?;
-        let tmp = self.root.join("tmp");
+        names::check(bin_name).map_err(|reason| FsError::Refused {
+            path: PathBuf::from(bin_name),
+            reason,
+        })?;
+        let dir = real_dir(&self.root, &["unpacked", archive_sha256])?;
+        let tmp = real_dir(&self.root, &["tmp"])?;
         let staged = tempfile::Builder::new()
             .prefix("unpacked-")
             .tempdir_in(&tmp)
             .fs("create a temporary directory in", &tmp)?;
         let staged_bin = staged.path().join(bin_name);
-        if fs::hard_link(src, &staged_bin).is_err() {
-            fs::copy(src, &staged_bin).fs("copy to", &staged_bin)?;
-        }
-        write_atomic(
-            &tmp,
-            &dir.join(format!("{bin_name}.{FINGERPRINT}")),
-            format!("{bin_blake3}\n").as_bytes(),
-        )?;
+        copy_new(src, &staged_bin, 0o755)?;
         let dest = dir.join(bin_name);
         fs::rename(&staged_bin, &dest).fs("store", &dest)?;
         Ok(())
+    }
+
+    /// Every kept unpacked copy (regular files named like binaries under archive hashes).
+    pub fn unpacked_copies(&self) -> Vec<UnpackedCopy> {
+        let mut out = Vec::new();
+        let Ok(dirs) = fs::read_dir(self.root.join("unpacked")) else {
+            return out;
+        };
+        for dir in dirs.flatten() {
+            let sha = dir.file_name().to_string_lossy().to_string();
+            let Ok(files) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                out.push(UnpackedCopy {
+                    archive_sha256: sha.clone(),
+                    bin_name: file.file_name().to_string_lossy().to_string(),
+                    path: file.path(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
     }
 
     /// A new, uniquely named partial file under `tmp/` for the artifact `sha256`. It is deleted
     /// on drop unless stored; a killed process leaves it behind, and `prune` removes it once
     /// nobody holds the artifact's lock. Partial files are never read as blobs.
     pub fn partial(&self, sha256: &str) -> Result<tempfile::NamedTempFile, FsError> {
-        let dir = self.root.join("tmp");
+        let dir = real_dir(&self.root, &["tmp"])?;
         tempfile::Builder::new()
             .prefix(&format!("{sha256}.partial-"))
             .tempfile_in(&dir)
@@ -253,6 +281,7 @@ impl Cache {
     ) -> Result<PathBuf, FsError> {
         partial.as_file().sync_all().fs("write", partial.path())?;
         readable(partial.path())?;
+        real_dir(&self.root, &["blobs", "sha256"])?;
         let dest = self.blob_path(sha256);
         partial
             .persist(&dest)
@@ -261,20 +290,22 @@ impl Cache {
     }
 
     pub fn record(&self, entry: &IndexEntry) -> Result<(), FsError> {
+        if !entry.is_sane() {
+            return Ok(());
+        }
         let path = self.index_path(&entry.tool, &entry.version, &entry.target);
         let body = serde_json::to_vec_pretty(entry).unwrap_or_default();
-        write_atomic(&self.root.join("tmp"), &path, &body)
+        real_dir(&self.root, &["index"])?;
+        write_atomic(&real_dir(&self.root, &["tmp"])?, &path, &body)
     }
 
+    /// The index's record for (tool, version, target): a hint, read with a size cap, never
+    /// through a link, and ignored unless every field is sane.
     pub fn lookup(&self, tool: &str, version: &str, target: &str) -> Option<IndexEntry> {
-        let path = self.index_path(tool, version, target);
-        let bytes = fs::read(path).ok()?;
-        let entry: IndexEntry = serde_json::from_slice(&bytes).ok()?;
-        (verify::parse_sha256(&entry.sha256).as_deref() == Some(entry.sha256.as_str()))
-            .then_some(entry)
+        read_entry(&self.index_path(tool, version, target))
     }
 
-    /// Every index entry (unreadable or foreign files are skipped).
+    /// Every index entry (unreadable, foreign or insane files are skipped).
     pub fn entries(&self) -> Vec<IndexEntry> {
         let Ok(dir) = fs::read_dir(self.root.join("index")) else {
             return Vec::new();
@@ -282,8 +313,7 @@ impl Cache {
         let mut out: Vec<IndexEntry> = dir
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&fs::read(e.path()).ok()?).ok())
-            .filter(|e: &IndexEntry| verify::parse_sha256(&e.sha256).is_some())
+            .filter_map(|e| read_entry(&e.path()))
             .collect();
         out.sort_by(|a, b| (&a.tool, &a.version, &a.target).cmp(&(&b.tool, &b.version, &b.target)));
         out
@@ -310,8 +340,9 @@ impl Cache {
             .collect()
     }
 
-    /// Re-hashes every blob; returns the damaged ones (path, reason).
-    pub fn verify_all(&self) -> Result<Vec<(PathBuf, String)>, FsError> {
+    /// Re-hashes every blob (opened without following links); returns the damaged ones
+    /// (path, reason). Unpacked copies are checked by the caller against their archives.
+    pub fn verify_blobs(&self) -> Result<Vec<(PathBuf, String)>, FsError> {
         let dir = self.root.join("blobs").join("sha256");
         let mut damaged = Vec::new();
         let entries = match fs::read_dir(&dir) {
@@ -322,52 +353,8 @@ impl Cache {
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
         for path in paths {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
-            let meta = fs::symlink_metadata(&path).fs("read", &path)?;
-            if !meta.file_type().is_file() {
-                damaged.push((path, "not a regular file".into()));
-                continue;
-            }
-            if verify::parse_sha256(&name).as_deref() != Some(name.as_str()) {
-                damaged.push((path, "not named by a sha256".into()));
-                continue;
-            }
-            let (actual, _) = verify::hash_file(&path).fs("read", &path)?;
-            if actual != name {
-                damaged.push((path, format!("hashes to {actual}")));
-            }
-        }
-        // Unpacked copies: each binary against the hash recorded beside it.
-        let unpacked = self.root.join("unpacked");
-        let mut records: Vec<PathBuf> = fs::read_dir(&unpacked)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|dir| fs::read_dir(dir.path()).into_iter().flatten().flatten())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == FINGERPRINT))
-            .collect();
-        records.sort();
-        for record in records {
-            let bin = record.with_extension("");
-            let recorded = fs::read_to_string(&record)
-                .ok()
-                .and_then(|t| verify::parse_sha256(t.trim()));
-            let Some(recorded) = recorded else {
-                damaged.push((record, "not a BLAKE3 record".into()));
-                continue;
-            };
-            if !fs::symlink_metadata(&bin).is_ok_and(|m| m.file_type().is_file()) {
-                damaged.push((bin, "not a regular file".into()));
-                continue;
-            }
-            let actual = verify::fingerprint_file(&bin).fs("read", &bin)?;
-            if actual != recorded {
-                damaged.push((bin, format!("hashes to {actual}, recorded {recorded}")));
+            if let Some(reason) = blob_damage(&path)? {
+                damaged.push((path, reason));
             }
         }
         Ok(damaged)
@@ -381,90 +368,108 @@ impl Cache {
     /// deleting one that another process has open would let two processes "hold" it.
     /// Returns the number of blobs removed and bytes freed.
     pub fn prune(&self, older_than: Option<Duration>) -> Result<(usize, u64), FsError> {
+        let (removed, freed) = self.prune_blobs(older_than)?;
+        self.prune_unpacked()?;
+        self.prune_index();
+        self.prune_tmp();
+        Ok((removed, freed))
+    }
+
+    fn prune_blobs(&self, older_than: Option<Duration>) -> Result<(usize, u64), FsError> {
         let now = SystemTime::now();
-        let mut removed = 0;
-        let mut freed = 0;
-        let dir = self.root.join("blobs").join("sha256");
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(meta) = fs::symlink_metadata(&path) else {
+        let (mut removed, mut freed) = (0, 0);
+        let Ok(entries) = fs::read_dir(self.root.join("blobs").join("sha256")) else {
+            return Ok((0, 0));
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let idle = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if older_than.is_some_and(|age| idle < age) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            // Not a blob name: nothing can lock or serve it, so it is just debris.
+            let _held = if is_sha256(&name) {
+                // Skip what a concurrent install is reading or fetching right now.
+                let Some(held) = self.try_lock(&name) else {
                     continue;
                 };
-                let idle = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .unwrap_or_default();
-                if older_than.is_some_and(|age| idle < age) {
-                    continue;
-                }
-                let name = entry.file_name().to_string_lossy().to_string();
-                // Not a blob name: nothing can lock or serve it, so it is just debris.
-                let _held = if verify::parse_sha256(&name).as_deref() == Some(name.as_str()) {
-                    // Skip what a concurrent install is reading or fetching right now.
-                    let Some(held) = self.try_lock(&name) else {
-                        continue;
-                    };
-                    Some(held)
-                } else {
-                    None
-                };
-                remove_any(&path)?;
-                removed += 1;
-                freed += meta.len();
+                Some(held)
+            } else {
+                None
+            };
+            remove_any(&path)?;
+            removed += 1;
+            freed += meta.len();
+        }
+        Ok((removed, freed))
+    }
+
+    /// Unpacked copies live as long as their archive (a warm install touches the archive).
+    fn prune_unpacked(&self) -> Result<(), FsError> {
+        let Ok(entries) = fs::read_dir(self.root.join("unpacked")) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !is_sha256(&name) {
+                remove_any(&entry.path())?;
+                continue;
+            }
+            let Some(_held) = self.try_lock(&name) else {
+                continue;
+            };
+            if fs::symlink_metadata(self.blob_path(&name)).is_err() {
+                remove_any(&entry.path())?;
             }
         }
-        // Unpacked copies live as long as their archive (a warm install touches the archive).
-        if let Ok(entries) = fs::read_dir(self.root.join("unpacked")) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if verify::parse_sha256(&name).as_deref() != Some(name.as_str()) {
-                    continue;
-                }
-                let Some(_held) = self.try_lock(&name) else {
-                    continue;
-                };
-                if !self.blob_path(&name).exists() {
-                    remove_any(&entry.path())?;
-                }
-            }
-        }
+        Ok(())
+    }
+
+    fn prune_index(&self) {
         for entry in self.entries() {
             // Under the artifact's lock: a concurrent download stores the blob, then records
             // its index entry, both while holding it.
             let Some(_held) = self.try_lock(&entry.sha256) else {
                 continue;
             };
-            if !self.blob_path(&entry.sha256).exists() {
+            if fs::symlink_metadata(self.blob_path(&entry.sha256)).is_err() {
                 let path = self.index_path(&entry.tool, &entry.version, &entry.target);
                 let _ = fs::remove_file(path);
             }
         }
-        if let Ok(entries) = fs::read_dir(self.root.join("tmp")) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                let stale = match name.split_once(".partial-") {
-                    // A partial download: stale once nobody holds its artifact's lock (its
-                    // writer holds it exclusively until the file is stored or dropped).
-                    Some((sha, _)) if verify::parse_sha256(sha).as_deref() == Some(sha) => {
-                        self.try_lock(sha).is_some()
-                    }
-                    // Anything else (a small file being written atomically) is only stale
-                    // when it is clearly abandoned.
-                    _ => entry
-                        .metadata()
-                        .ok()
-                        .and_then(|m| m.modified().ok())
-                        .and_then(|m| now.duration_since(m).ok())
-                        .is_some_and(|d| d > Duration::from_secs(86_400)),
-                };
-                if stale {
-                    let _ = remove_any(&entry.path());
-                }
+    }
+
+    fn prune_tmp(&self) {
+        let now = SystemTime::now();
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let stale = match name.split_once(".partial-") {
+                // A partial download: stale once nobody holds its artifact's lock (its
+                // writer holds it exclusively until the file is stored or dropped).
+                Some((sha, _)) if is_sha256(sha) => self.try_lock(sha).is_some(),
+                // Anything else (a small file being written atomically) is only stale
+                // when it is clearly abandoned.
+                _ => fs::symlink_metadata(entry.path())
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d > Duration::from_secs(86_400)),
+            };
+            if stale {
+                let _ = remove_any(&entry.path());
             }
         }
-        Ok((removed, freed))
     }
 
     /// The artifact's lock, exclusively, if nobody holds it right now.
@@ -472,6 +477,40 @@ impl Cache {
         let file = lock_file(&self.lock_path(sha256), true, Duration::ZERO).ok()?;
         Some(Held { _file: file })
     }
+}
+
+fn is_sha256(name: &str) -> bool {
+    verify::parse_sha256(name).as_deref() == Some(name)
+}
+
+/// Why the file at `path` under `blobs/sha256/` is not a good blob, if it is not.
+fn blob_damage(path: &Path) -> Result<Option<String>, FsError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let file = match open_regular(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(FsError::Refused { reason, .. }) => return Ok(Some(reason)),
+        Err(e) => return Err(e),
+    };
+    if !is_sha256(&name) {
+        return Ok(Some("not named by a sha256".into()));
+    }
+    let (actual, _) = HashReader::new(io::BufReader::with_capacity(256 * 1024, file))
+        .finish()
+        .fs("read", path)?;
+    Ok((actual != name).then(|| format!("hashes to {actual}")))
+}
+
+/// One index entry, read with a size cap and never through a link; `None` if it is not a
+/// sane entry.
+fn read_entry(path: &Path) -> Option<IndexEntry> {
+    let bytes = read_capped(path, SMALL_FILE_MAX, Links::Refuse).ok()??;
+    let entry: IndexEntry = serde_json::from_slice(&bytes).ok()?;
+    entry.is_sane().then_some(entry)
 }
 
 fn escape(part: &str) -> String {
@@ -486,8 +525,9 @@ fn escape(part: &str) -> String {
         .collect()
 }
 
+/// Marks a use (the mtime `prune --older-than` reads), never through a link.
 fn touch(path: &Path) {
-    if let Ok(f) = File::options().write(true).open(path) {
+    if let Ok(Some(f)) = open_regular(path) {
         let _ = f.set_modified(SystemTime::now());
     }
 }

@@ -23,7 +23,7 @@ use crate::resolve::catalog::{Target, Tool};
 use crate::resolve::lockfile::{LockFile, LockedArtifact, LockedTool};
 use crate::resolve::manifest::{Manifest, Source};
 use crate::resolve::spec::is_tool_name;
-use crate::resolve::{AnySpec, Artifact, Request, Resolver, Spec, Wanted, parse_any_spec};
+use crate::resolve::{Anchor, AnySpec, Artifact, Request, Resolver, Spec, Wanted, parse_any_spec};
 use crate::settings::Settings;
 use crate::unpack;
 use crate::verify;
@@ -110,6 +110,28 @@ impl App<'_> {
             cache: &self.cache,
             mirror: &self.settings.mirror,
             lock: lock.map(|(l, p)| (l, p.as_path())),
+        }
+    }
+
+    /// Says what vouches for each artifact's hash: at `-v` always, and as a warning when
+    /// nothing but the shared cache does (`--offline` without a lock file).
+    fn say_anchors(&self, planned: &[Artifact]) {
+        for art in planned {
+            self.reporter.verbose(&format!(
+                "{} {} ({}): sha256 {} from {}",
+                art.name, art.version, art.target, art.sha256, art.anchor
+            ));
+        }
+        let unanchored: Vec<String> = planned
+            .iter()
+            .filter(|a| a.anchor == Anchor::CacheOnly)
+            .map(|a| format!("{} {}", a.name, a.version))
+            .collect();
+        if !unanchored.is_empty() {
+            self.reporter.warn(&format!(
+                "offline without a lock file, nothing but the cache vouches for {}: the cache is shared by every branch of the project; pin it with `hookstrap lock` to be sure",
+                unanchored.join(", ")
+            ));
         }
     }
 
@@ -235,6 +257,7 @@ impl App<'_> {
             .iter()
             .map(|req| resolver.resolve(req, target))
             .collect::<Result<Vec<_>, _>>()?;
+        self.say_anchors(&planned);
         let receipts = self.install_all(&planned)?;
         if self.settings.json {
             self.json(&Batch::new(receipts))?;
@@ -248,11 +271,12 @@ impl App<'_> {
         let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
         let mut receipts = Vec::new();
         for art in planned {
-            let (cache, changed) = if bin.is_current(&art.name, &art.sha256) {
-                (CacheUse::Hit, false)
-            } else {
-                (self.place(&bin, art)?, true)
-            };
+            let (cache, changed) =
+                if bin.is_current(&art.name, &art.sha256, art.bin_blake3.as_deref()) {
+                    (CacheUse::Hit, false)
+                } else {
+                    (self.place(&bin, art)?, true)
+                };
             let path = bin_dir.join(art.bin_name());
             let verb = if changed {
                 "installed"
@@ -298,21 +322,15 @@ impl App<'_> {
     fn place(&self, bin: &BinDir, art: &Artifact) -> Result<CacheUse> {
         let what = Placement::of(art);
         self.cache.ensure_layout()?;
-        {
-            // Shared: `prune` leaves the copy alone while we link it.
-            let _held = self.cache.lock_shared(&art.sha256)?;
-            let warn = |m: &str| self.reporter.warn(m);
-            if let Some(cached) = self.cache.unpacked(&art.sha256, &what.bin_name, &warn)? {
-                bin.place_verified(&cached.path, &cached.blake3, &what)?;
-                return Ok(CacheUse::Hit);
-            }
+        if what.bin_blake3.is_some() && self.place_kept_copy(bin, art, &what)? {
+            return Ok(CacheUse::Hit);
         }
         let (got, staging) = self.fetch_and_unpack(bin, art)?;
         let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
-        let (installed, fingerprint) = bin.place(staging, &unpacked, &what, None)?;
-        if let Err(e) =
-            self.cache
-                .keep_unpacked(&got.sha256, &what.bin_name, &installed, &fingerprint)
+        let (installed, _) = bin.place(staging, &unpacked, &what)?;
+        if let Err(e) = self
+            .cache
+            .keep_unpacked(&got.sha256, &what.bin_name, &installed)
         {
             self.reporter.warn(&format!(
                 "cannot keep an unpacked copy in the cache: {}",
@@ -320,6 +338,30 @@ impl App<'_> {
             ));
         }
         Ok(CacheUse::from_hit(got.hit))
+    }
+
+    /// The lock file pins the binary: place the cache's kept copy if it hashes to the pin (no
+    /// unpacking at all). A copy that does not is discarded with a warning, and the caller
+    /// goes on from the verified archive. Says whether the copy was placed.
+    fn place_kept_copy(&self, bin: &BinDir, art: &Artifact, what: &Placement) -> Result<bool> {
+        // Shared: `prune` leaves the copy alone while we copy it.
+        let _held = self.cache.lock_shared(&art.sha256)?;
+        let Some(copy) = self.cache.unpacked(&art.sha256, &what.bin_name) else {
+            return Ok(false);
+        };
+        match bin.place_pinned_copy(&copy, what) {
+            Ok(_) => Ok(true),
+            Err(install::InstallError::Verify(e)) => {
+                self.reporter.warn(&format!(
+                    "discarding the cache's copy `{}`: it does not hash to the lock file's pin ({})",
+                    copy.display(),
+                    report::chain(&e)
+                ));
+                self.cache.discard_unpacked(&art.sha256)?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The verified blob, and a staging directory holding what it unpacks to. On a download,
@@ -357,7 +399,7 @@ impl App<'_> {
         }
         drop(staging);
         let staging = bin.staging()?;
-        bin.unpack_blob(staging.path(), &got.path, art, limits)?;
+        install::unpack_blob(staging.path(), &got.path, art, limits)?;
         Ok((got, staging))
     }
 
@@ -377,6 +419,7 @@ impl App<'_> {
             let resolver = self.resolver(lock.as_ref());
             for req in &requests {
                 for art in self.resolve_all(&resolver, req, &targets)? {
+                    self.say_anchors(std::slice::from_ref(&art));
                     let got = self.obtain(&art, None)?;
                     items.push(ArtifactReceipt {
                         tool: art.name.clone(),
@@ -457,6 +500,13 @@ impl App<'_> {
         let resolver = self.resolver(None);
         let mut pinned: Option<LockedTool> = None;
         for art in self.resolve_all(&resolver, req, targets)? {
+            crate::resolve::lockfile::check_url(&art.url).map_err(|reason| {
+                UsageError::BadValue {
+                    name: format!("the URL of `{}`", art.name),
+                    value: http::redact(&art.url),
+                    reason: format!("a lock file pins https:// URLs only: {reason}"),
+                }
+            })?;
             let got = self.obtain(&art, None)?;
             let tool = pinned.get_or_insert_with(|| LockedTool {
                 name: art.name.clone(),
@@ -465,11 +515,15 @@ impl App<'_> {
                 bin: (req.bin != req.name).then(|| req.bin.clone()),
                 artifacts: Vec::new(),
             });
+            let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
+            let bin_blake3 =
+                install::binary_fingerprint(&tmp, &got.path, &art, &self.settings.limits)?;
             tool.artifacts.push(LockedArtifact {
                 target: art.target.name().to_string(),
                 url: art.url.clone(),
                 sha256: got.sha256.clone(),
                 size: got.size,
+                bin_blake3: Some(bin_blake3),
             });
         }
         Ok(pinned)
@@ -527,7 +581,8 @@ impl App<'_> {
     }
 
     fn cache_verify(&self) -> Result<()> {
-        let damaged = self.cache.verify_all()?;
+        let mut damaged = self.cache.verify_blobs()?;
+        damaged.extend(self.verify_unpacked_copies()?);
         let Some((first, _)) = damaged.first() else {
             self.note("every cached artifact is intact");
             return Ok(());
@@ -541,6 +596,56 @@ impl App<'_> {
             first: first.clone(),
         }
         .into())
+    }
+
+    /// Each binary the cache keeps unpacked, against what its archive (verified against its
+    /// name) unpacks to now. A copy that differs, or that cannot be checked (its archive is
+    /// gone or damaged, its name is not the archive's binary), is removed and reported: the
+    /// cache is never called intact for something that was not checked.
+    fn verify_unpacked_copies(&self) -> Result<Vec<(PathBuf, String)>> {
+        let mut damaged = Vec::new();
+        let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
+        let entries = self.cache.entries();
+        for copy in self.cache.unpacked_copies() {
+            let problem = match self.check_copy(&copy, &entries, &tmp) {
+                Ok(None) => continue,
+                Ok(Some(problem)) => problem,
+                Err(e) => report::chain(&e),
+            };
+            self.cache.discard_unpacked(&copy.archive_sha256)?;
+            damaged.push((copy.path, format!("{problem}; removed it")));
+        }
+        Ok(damaged)
+    }
+
+    /// Why a kept copy is not what its archive yields, if it is not.
+    fn check_copy(
+        &self,
+        copy: &crate::cache::UnpackedCopy,
+        entries: &[crate::cache::IndexEntry],
+        tmp: &Path,
+    ) -> Result<Option<String>> {
+        let Some(entry) = entries.iter().find(|e| e.sha256 == copy.archive_sha256) else {
+            return Ok(Some("no cached archive it can be checked against".into()));
+        };
+        let Some(blob) = self
+            .cache
+            .verified_blob(&entry.sha256, &|m| self.reporter.warn(m))?
+        else {
+            return Ok(Some("its archive is missing or damaged".into()));
+        };
+        let Some(art) = crate::resolve::Location::from_index(entry, &copy.bin_name) else {
+            return Ok(Some(
+                "its archive is not one hookstrap installs from".into(),
+            ));
+        };
+        let expected = install::binary_fingerprint(tmp, &blob, &art, &self.settings.limits)?;
+        let Some(file) = crate::fsutil::open_regular(&copy.path)? else {
+            return Ok(Some("it vanished".into()));
+        };
+        let actual = verify::fingerprint_reader(file).fs("read", &copy.path)?;
+        Ok((actual != expected)
+            .then(|| format!("hashes to {actual}, but its archive's binary hashes to {expected}")))
     }
 
     fn mirror(&mut self, dir: &Path) -> Result<()> {

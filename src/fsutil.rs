@@ -95,12 +95,45 @@ pub fn readable(path: &Path) -> Result<(), FsError> {
 /// up to `timeout`. The kernel releases the lock when the file is closed or the process dies,
 /// so a killed hookstrap never leaves a lock behind.
 pub fn lock_file(path: &Path, exclusive: bool, timeout: Duration) -> Result<File, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    // Never through a link: a link planted in a shared place must not make hookstrap create
+    // (or open) a file elsewhere.
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .fs("open the lock file", path)?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refused(path, "is a symbolic link; refusing to follow it"),
+            _ => FsError::io("open the lock file", path, e),
+        })?;
+    wait_for_lock(file, path, exclusive, timeout)
+}
+
+/// Locks the directory `path` itself (flock on the directory), exclusively, waiting up to
+/// `timeout`: a lock that leaves no file behind. A link in the directory's place is refused.
+pub fn lock_dir(path: &Path, timeout: Duration) -> Result<File, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENOTDIR) => refused(path, "is not a directory"),
+            _ => FsError::io("open", path, e),
+        })?;
+    wait_for_lock(file, path, true, timeout)
+}
+
+fn wait_for_lock(
+    file: File,
+    path: &Path,
+    exclusive: bool,
+    timeout: Duration,
+) -> Result<File, FsError> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let attempt = if exclusive {
@@ -126,12 +159,23 @@ pub fn lock_file(path: &Path, exclusive: bool, timeout: Duration) -> Result<File
 
 /// Writes a small file through a temporary file in `tmp_dir` and a rename.
 pub fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    write_atomic_named(tmp_dir, ".tmp-", path, bytes)
+}
+
+/// [`write_atomic`] with the temporary file's name prefix, so the directory's owner can
+/// recognise and remove what a killed run left.
+pub fn write_atomic_named(
+    tmp_dir: &Path,
+    prefix: &str,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), FsError> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).fs("create the directory", parent)?;
     }
     fs::create_dir_all(tmp_dir).fs("create the directory", tmp_dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(prefix)
         .tempfile_in(tmp_dir)
         .fs("create a temporary file in", tmp_dir)?;
     tmp.write_all(bytes).fs("write", tmp.path())?;
@@ -140,4 +184,81 @@ pub fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsE
     tmp.persist(path)
         .map_err(|e| FsError::io("write", path, e.error))?;
     Ok(())
+}
+
+/// Opens a regular file for reading without following a link in its place (nor blocking on a
+/// FIFO); `None` when there is none. Anything but a regular file is refused.
+pub fn open_regular(path: &Path) -> Result<Option<File>, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let file = match File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(refused(path, "is a symbolic link; refusing to follow it"));
+        }
+        Err(e) => return Err(FsError::io("read", path, e)),
+    };
+    if !file.metadata().fs("read", path)?.is_file() {
+        return Err(refused(path, "is not a regular file"));
+    }
+    Ok(Some(file))
+}
+
+/// Makes sure `root/parts…` is a chain of real directories, creating what is missing: a link
+/// or a file in the way is refused, so nothing is ever written through a link planted in a
+/// shared place (nor created at a dangling link's target). `root` itself must be a directory
+/// and not a link. Returns the full path.
+pub fn real_dir(root: &Path, parts: &[&str]) -> Result<std::path::PathBuf, FsError> {
+    let mut path = root.to_path_buf();
+    check_real_dir(&path, true)?;
+    for part in parts {
+        path.push(part);
+        check_real_dir(&path, true)?;
+    }
+    Ok(path)
+}
+
+/// Creates `path` as a directory (its parent exists) unless it is one; a link or anything else
+/// in its place is refused.
+fn check_real_dir(path: &Path, create: bool) -> Result<(), FsError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_dir() => Ok(()),
+        Ok(m) if m.file_type().is_symlink() => Err(refused(
+            path,
+            "is a symbolic link where hookstrap keeps a directory; refusing to follow it",
+        )),
+        Ok(_) => Err(refused(path, "is not a directory")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create => match fs::create_dir(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => check_real_dir(path, false),
+            Err(e) => Err(FsError::io("create the directory", path, e)),
+        },
+        Err(e) => Err(FsError::io("read", path, e)),
+    }
+}
+
+/// Copies the regular file `src` (never through a link) to the new file `dst` (created, never
+/// replacing anything), mode `mode`. The copy shares no inode with `src`: writing to one
+/// changes nothing in the other. On Linux `std::io::copy` uses `copy_file_range`, which a
+/// copy-on-write filesystem (btrfs, XFS) may serve as a reflink.
+pub fn copy_new(src: &Path, dst: &Path, mode: u32) -> Result<u64, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut from = open_regular(src)?
+        .ok_or_else(|| FsError::io("read", src, io::ErrorKind::NotFound.into()))?;
+    let mut to = File::options()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dst)
+        .fs("create", dst)?;
+    let n = io::copy(&mut from, &mut to).fs("copy to", dst)?;
+    to.flush().fs("write", dst)?;
+    Ok(n)
 }

@@ -1,10 +1,14 @@
 //! Placing a verified archive's binary in the bin dir, atomically, and taking it out again.
 //!
-//! Extraction happens in a temporary directory inside the bin dir's parent (same filesystem),
-//! the archive is hashed again while it is unpacked and trusted only if it matches, and the one
-//! binary is then renamed over the old one: after any failure or kill the bin dir holds the
-//! previous complete binary or the new one. Installs into one bin dir are serialized by a lock
-//! file; a receipt records what each tool's binary is so repeated runs are no-ops.
+//! Extraction happens in a staging directory inside the bin dir (same filesystem, and owned by
+//! the bin dir whose lock is held: cleaning it never touches a sibling bin dir's work). The
+//! archive is hashed again while it is unpacked and trusted only if it matches; where the lock
+//! file pins the binary, the binary must hash to that pin too. The one binary is then renamed
+//! over the old one: after any failure or kill the bin dir holds the previous complete binary
+//! or the new one. Installs into one bin dir are serialized by a lock on the directory itself;
+//! a receipt records what each tool's binary is so repeated runs are no-ops. The receipt is
+//! trusted only as far as the bin dir it sits in: its names are checked like any other input,
+//! and `uninstall` removes only regular files directly inside the bin dir.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -17,13 +21,19 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
 use crate::diag::{Code, Diagnostic, FsError, IoContext};
+use crate::fsutil::{self, Links, SMALL_FILE_MAX};
+use crate::names;
 use crate::resolve::Artifact;
 use crate::unpack::{self, ExtractError, FindError, Limits};
 use crate::verify::{self, HashReader, VerifyError};
 
 const RECEIPT: &str = ".hookstrap-receipt.json";
-const LOCK: &str = ".hookstrap.lock";
+/// Before 0.2 the bin dir's lock was this file; it is removed when found.
+const OLD_LOCK: &str = ".hookstrap.lock";
+/// Staging directories (and, before 0.2, the same prefix in the bin dir's parent).
 const TMP_PREFIX: &str = ".hookstrap-tmp-";
+/// The receipt's temporary file while it is rewritten.
+const RECEIPT_TMP_PREFIX: &str = ".hookstrap-receipt-tmp-";
 
 /// Why a binary was not placed.
 #[derive(Debug, thiserror::Error)]
@@ -78,12 +88,26 @@ pub struct Installed {
     pub bin_blake3: String,
 }
 
-/// What `bin_dir` holds, read without taking its lock (the receipt is replaced atomically).
+impl Installed {
+    fn is_sane(&self, tool: &str) -> bool {
+        [tool, &self.version, &self.target, &self.bin]
+            .iter()
+            .all(|n| names::check(n).is_ok())
+    }
+}
+
+/// What `bin_dir` holds, read without taking its lock (the receipt is replaced atomically),
+/// with a size cap and never through a link. Entries whose names are not plain file names are
+/// dropped: a receipt never makes hookstrap touch a path outside the bin dir.
 pub fn read_receipt(bin_dir: &Path) -> Receipt {
-    fs::read(bin_dir.join(RECEIPT))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    let mut receipt: Receipt =
+        fsutil::read_capped(&bin_dir.join(RECEIPT), SMALL_FILE_MAX, Links::Refuse)
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+    receipt.tools.retain(|tool, t| t.is_sane(tool));
+    receipt
 }
 
 /// What is being placed: the receipt's record of one tool.
@@ -94,6 +118,8 @@ pub struct Placement {
     /// The archive's hash.
     pub sha256: String,
     pub bin_name: String,
+    /// The lock file's pin of the binary's BLAKE3, if any.
+    pub bin_blake3: Option<String>,
 }
 
 impl Placement {
@@ -104,6 +130,7 @@ impl Placement {
             target: art.target.name().to_string(),
             sha256: art.sha256.clone(),
             bin_name: art.bin_name(),
+            bin_blake3: art.bin_blake3.clone(),
         }
     }
 }
@@ -125,27 +152,30 @@ impl BinDir {
                 reason: "is not a directory".into(),
             });
         }
-        let file = crate::fsutil::lock_file(&path.join(LOCK), true, timeout)?;
+        // The bin dir is the app's own: a link to it is followed, once, here.
+        let real = fs::canonicalize(path).fs("resolve", path)?;
+        let lock = fsutil::lock_dir(&real, timeout)?;
         let bin = BinDir {
-            path: path.to_path_buf(),
-            _lock: file,
+            path: real,
+            _lock: lock,
         };
         bin.clean_stale();
         Ok(bin)
     }
 
-    /// Removes temporary directories left by killed installs (we hold the lock, so none is live).
+    /// Removes what killed runs left in this bin dir (we hold its lock, so none is live):
+    /// staging directories and receipt temporaries, and the lock file of older versions.
     fn clean_stale(&self) {
-        let Some(parent) = self.path.parent() else {
+        let Ok(entries) = fs::read_dir(&self.path) else {
             return;
         };
-        for dir in [parent, self.path.as_path()] {
-            if let Ok(entries) = fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                        let _ = fs::remove_dir_all(entry.path());
-                    }
-                }
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with(TMP_PREFIX)
+                || name.starts_with(RECEIPT_TMP_PREFIX)
+                || name == OLD_LOCK
+            {
+                let _ = fsutil::remove_any(&entry.path());
             }
         }
     }
@@ -157,19 +187,15 @@ impl BinDir {
     fn write_receipt(&self, receipt: &Receipt) -> Result<(), FsError> {
         let path = self.path.join(RECEIPT);
         if receipt.tools.is_empty() {
-            return match fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(FsError::io("remove", &path, e))
-                }
-                _ => Ok(()),
-            };
+            return fsutil::remove_any(&path);
         }
         let body = serde_json::to_vec_pretty(receipt).unwrap_or_default();
-        crate::fsutil::write_atomic(&self.path, &path, &body)
+        fsutil::write_atomic_named(&self.path, RECEIPT_TMP_PREFIX, &path, &body)
     }
 
-    /// Whether `tool` is installed from exactly this archive and its binary is intact.
-    pub fn is_current(&self, tool: &str, sha256: &str) -> bool {
+    /// Whether `tool` is installed from exactly this archive and its binary is intact: it
+    /// hashes to the lock file's pin where there is one, else to what the receipt recorded.
+    pub fn is_current(&self, tool: &str, sha256: &str, pin: Option<&str>) -> bool {
         let receipt = self.receipt();
         let Some(installed) = receipt.tools.get(tool) else {
             return false;
@@ -177,44 +203,21 @@ impl BinDir {
         if installed.sha256 != sha256 {
             return false;
         }
+        let expected = pin.unwrap_or(&installed.bin_blake3);
         let bin = self.path.join(&installed.bin);
-        let is_file = fs::symlink_metadata(&bin).is_ok_and(|m| m.is_file());
-        is_file && verify::fingerprint_file(&bin).is_ok_and(|h| h == installed.bin_blake3)
+        let Ok(Some(file)) = fsutil::open_regular(&bin) else {
+            return false;
+        };
+        verify::fingerprint_reader(file).is_ok_and(|h| h == expected)
     }
 
-    /// A new temporary directory beside the bin dir (same filesystem, so the final rename is
+    /// A new staging directory inside the bin dir (same filesystem, so the final rename is
     /// atomic). It is removed on drop, and by the next install if this process is killed.
     pub fn staging(&self) -> Result<TempDir, FsError> {
-        let parent = self.path.parent().unwrap_or(&self.path);
         tempfile::Builder::new()
             .prefix(TMP_PREFIX)
-            .tempdir_in(parent)
-            .fs("create a temporary directory in", parent)
-    }
-
-    /// Unpacks `blob` into `staging`, hashing it on the way, and fails unless it is the
-    /// artifact's archive: the cache is re-checked on every use at no extra pass.
-    pub fn unpack_blob(
-        &self,
-        staging: &Path,
-        blob: &Path,
-        art: &Artifact,
-        limits: &Limits,
-    ) -> Result<(), InstallError> {
-        let file = File::open(blob).fs("read", blob)?;
-        let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
-        let bare_name = art.bin_name();
-        unpack::unpack(
-            art.format,
-            &mut reader,
-            Some(blob),
-            staging,
-            &bare_name,
-            limits,
-        )?;
-        let (actual, _) = reader.finish().fs("read", blob)?;
-        verify::check(&art.url, &art.sha256, &actual)?;
-        Ok(())
+            .tempdir_in(&self.path)
+            .fs("create a temporary directory in", &self.path)
     }
 
     /// The binary to place from an unpacked archive: at its root (`at_root`, the Platform.sh
@@ -239,22 +242,25 @@ impl BinDir {
         }
     }
 
-    /// Renames `unpacked` (a regular file inside `staging`) into the bin dir and records it.
-    /// `bin_blake3` is the binary's fingerprint when the caller already knows it. Returns the
-    /// installed path and its hash.
+    /// Renames `unpacked` (a regular file inside `staging`) into the bin dir and records it,
+    /// once it hashes to the lock file's pin where `what` has one. Returns the installed path
+    /// and its fingerprint.
     pub fn place(
         &self,
         staging: TempDir,
         unpacked: &Path,
         what: &Placement,
-        bin_blake3: Option<&str>,
     ) -> Result<(PathBuf, String), InstallError> {
         fs::set_permissions(unpacked, fs::Permissions::from_mode(0o755))
             .fs("set permissions on", unpacked)?;
-        let bin_blake3 = match bin_blake3 {
-            Some(known) => known.to_string(),
-            None => verify::fingerprint_file(unpacked).fs("read", unpacked)?,
-        };
+        let bin_blake3 = verify::fingerprint_file(unpacked).fs("read", unpacked)?;
+        if let Some(pin) = &what.bin_blake3 {
+            verify::check(
+                &format!("{} {} binary `{}`", what.tool, what.version, what.bin_name),
+                pin,
+                &bin_blake3,
+            )?;
+        }
         let dest = self.path.join(&what.bin_name);
         fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
         drop(staging);
@@ -274,24 +280,20 @@ impl BinDir {
         Ok((dest, bin_blake3))
     }
 
-    /// Places an already verified binary (the cache's unpacked copy): a hard link where the
-    /// filesystem allows (nothing copied), a copy otherwise, then the same atomic rename.
-    pub fn place_verified(
-        &self,
-        src: &Path,
-        bin_blake3: &str,
-        what: &Placement,
-    ) -> Result<PathBuf, InstallError> {
+    /// Places a copy of the cache's unpacked binary `src`, which only the lock file's pin can
+    /// vouch for: it is copied into staging (never linked), the private copy is hashed, and it
+    /// is placed only if it matches `what`'s pin. A mismatch is a [`VerifyError`], after which
+    /// the caller discards the cached copy and installs from the verified archive.
+    pub fn place_pinned_copy(&self, src: &Path, what: &Placement) -> Result<PathBuf, InstallError> {
         let staging = self.staging()?;
         let staged = staging.path().join(&what.bin_name);
-        if fs::hard_link(src, &staged).is_err() {
-            fs::copy(src, &staged).fs("copy to", &staged)?;
-        }
-        Ok(self.place(staging, &staged, what, Some(bin_blake3))?.0)
+        fsutil::copy_new(src, &staged, 0o755)?;
+        Ok(self.place(staging, &staged, what)?.0)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and
-    /// whether any tool is left.
+    /// whether any tool is left. Only regular files or links directly inside the bin dir, as
+    /// the receipt names them, are removed.
     pub fn uninstall(&self, tools: &[String]) -> Result<(Vec<PathBuf>, bool), FsError> {
         let mut receipt = self.receipt();
         let names: Vec<String> = if tools.is_empty() {
@@ -301,16 +303,62 @@ impl BinDir {
         };
         let mut removed = Vec::new();
         for name in names {
-            if let Some(installed) = receipt.tools.remove(&name) {
-                let bin = self.path.join(&installed.bin);
-                match fs::remove_file(&bin) {
-                    Ok(()) => removed.push(bin),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(FsError::io("remove", &bin, e)),
+            let Some(installed) = receipt.tools.remove(&name) else {
+                continue;
+            };
+            let bin = self.path.join(&installed.bin);
+            match fs::symlink_metadata(&bin) {
+                Ok(m) if m.is_file() || m.file_type().is_symlink() => {
+                    fs::remove_file(&bin).fs("remove", &bin)?;
+                    removed.push(bin);
                 }
+                _ => {}
             }
         }
         self.write_receipt(&receipt)?;
         Ok((removed, !receipt.tools.is_empty()))
     }
+}
+
+/// Unpacks the verified blob into `staging`, hashing it on the way, and fails unless it is the
+/// artifact's archive: the cache is re-checked on every use at no extra pass. The blob is
+/// opened without following a link.
+pub fn unpack_blob(
+    staging: &Path,
+    blob: &Path,
+    art: &Artifact,
+    limits: &Limits,
+) -> Result<(), InstallError> {
+    let file = fsutil::open_regular(blob)?
+        .ok_or_else(|| FsError::io("read", blob, std::io::ErrorKind::NotFound.into()))?;
+    let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
+    let bare_name = art.bin_name();
+    unpack::unpack(
+        art.format,
+        &mut reader,
+        Some(blob),
+        staging,
+        &bare_name,
+        limits,
+    )?;
+    let (actual, _) = reader.finish().fs("read", blob)?;
+    verify::check(&art.url, &art.sha256, &actual)?;
+    Ok(())
+}
+
+/// The BLAKE3 of the binary the verified blob unpacks to (what `lock` pins), found as
+/// `install` finds it. Unpacks into a temporary directory under `tmp_in`.
+pub fn binary_fingerprint(
+    tmp_in: &Path,
+    blob: &Path,
+    art: &Artifact,
+    limits: &Limits,
+) -> Result<String, InstallError> {
+    let staging = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempdir_in(tmp_in)
+        .fs("create a temporary directory in", tmp_in)?;
+    unpack_blob(staging.path(), blob, art, limits)?;
+    let found = BinDir::find(staging.path(), &art.bin, &art.bin_name(), art.at_root)?;
+    Ok(verify::fingerprint_file(&found).fs("read", &found)?)
 }

@@ -21,6 +21,7 @@ pub mod fsutil;
 pub mod http;
 pub mod install;
 pub mod mirror;
+pub mod names;
 pub mod report;
 pub mod resolve;
 pub mod settings;

@@ -204,6 +204,13 @@ pub fn fingerprint_file(path: &std::path::Path) -> io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
+/// BLAKE3 of everything `reader` yields (a file already opened, e.g. without following links).
+pub fn fingerprint_reader(reader: impl Read) -> io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(io::BufReader::with_capacity(256 * 1024, reader))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
 /// Compares a computed hash with the expected one.
 pub fn check(url: &str, expected: &str, actual: &str) -> Result<(), VerifyError> {
     if expected.eq_ignore_ascii_case(actual) {

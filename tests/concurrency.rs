@@ -516,7 +516,8 @@ fn a_damaged_unpacked_copy_is_detected_and_never_placed() {
     let server = TestServer::start();
     fixtures::mount_release(&server, &rel);
     let first = Sandbox::new();
-    assert_success(&first.run(&["install", "platform@5.10.8", "--mirror", &server.url()]));
+    assert_success(&first.run(&["lock", "platform@5.10.8", "--mirror", &server.url()]));
+    assert_success(&first.run(&["install", "--mirror", &server.url()]));
     let good = std::fs::read(first.bin_dir().join("platform")).unwrap();
     let copy = first.cache.join("unpacked").join(&sha).join("platform");
     assert_eq!(
@@ -525,64 +526,66 @@ fn a_damaged_unpacked_copy_is_detected_and_never_placed() {
         "the cache keeps the unpacked binary"
     );
 
-    // Damage the copy through a new file (a hard link would damage the installed one too).
+    // Damage the copy in place: the installed binary is a copy, not a link, so it is unharmed.
     let mut bytes = good.clone();
     bytes[0] ^= 0x01;
-    std::fs::remove_file(&copy).unwrap();
     std::fs::write(&copy, &bytes).unwrap();
-    let out = first.run(&["cache", "verify"]);
-    assert_exit(&out, 5);
-    assert!(stderr(&out).contains("unpacked"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(first.bin_dir().join("platform")).unwrap(),
+        good
+    );
 
-    // A warm, offline install elsewhere refuses the copy and unpacks the verified archive.
+    // A warm, offline, locked install elsewhere refuses the copy and unpacks the verified
+    // archive instead.
     let second = Sandbox::new();
+    std::fs::copy(first.lock_file(), second.lock_file()).unwrap();
     let out = common::run(
         second
             .cmd()
-            .args(["install", "platform@5.10.8", "--offline"])
+            .args(["install", "--offline"])
             .env("HOOKSTRAP_CACHE_DIR", &first.cache),
     );
     assert_success(&out);
-    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("discarding the cache's copy"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         std::fs::read(second.bin_dir().join("platform")).unwrap(),
         good
     );
+
+    // `cache verify` checks a kept copy against what its archive unpacks to.
+    std::fs::write(&copy, &bytes).unwrap();
+    let out = first.run(&["cache", "verify"]);
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("unpacked"), "{}", stderr(&out));
+    assert!(!copy.exists(), "the damaged copy was removed");
     assert_success(&first.run(&["cache", "verify"]));
 }
 
 #[test]
-fn a_warm_install_places_the_unpacked_copy_without_the_network() {
+fn a_locked_warm_install_places_the_unpacked_copy_without_the_network() {
     let rel = big_release("5.10.8", 64 << 10);
     let (path, _, _) = archive_of(&rel);
     let server = TestServer::start();
     fixtures::mount_release(&server, &rel);
     let first = Sandbox::new();
-    let out = common::run(first.cmd().args([
-        "install",
-        "platform@5.10.8",
-        "--json",
-        "--mirror",
-        &server.url(),
-    ]));
-    assert_success(&out);
-    assert!(
-        stdout(&out).contains("\"cache\":\"miss\""),
-        "{}",
-        stdout(&out)
+    assert_success(&first.run(&["lock", "platform@5.10.8", "--mirror", &server.url()]));
+    let out = common::run(
+        first
+            .cmd()
+            .args(["install", "--json", "--mirror", &server.url()]),
     );
+    assert_success(&out);
     let before = server.total();
     let second = Sandbox::new();
+    std::fs::copy(first.lock_file(), second.lock_file()).unwrap();
     let out = common::run(
         second
             .cmd()
-            .args([
-                "install",
-                "platform@5.10.8",
-                "--json",
-                "--mirror",
-                &server.url(),
-            ])
+            .args(["install", "--json", "--mirror", &server.url()])
             .env("HOOKSTRAP_CACHE_DIR", &first.cache),
     );
     assert_success(&out);
@@ -591,8 +594,42 @@ fn a_warm_install_places_the_unpacked_copy_without_the_network() {
         "{}",
         stdout(&out)
     );
-    assert_eq!(server.total(), before, "a pinned warm install asks nothing");
+    assert_eq!(server.total(), before, "a locked warm install asks nothing");
     assert_eq!(server.count(&path), 1);
+    let installed = second.bin_dir().join("platform");
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        std::fs::read(first.bin_dir().join("platform")).unwrap()
+    );
+    // A copy, never a hard link to the cache or to another app's binary.
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&installed).unwrap();
+    assert_eq!(meta.nlink(), 1);
+}
+
+#[test]
+fn an_unlocked_warm_install_confirms_the_published_hash_and_unpacks_the_archive() {
+    let rel = big_release("5.10.8", 64 << 10);
+    let (path, sha, _) = archive_of(&rel);
+    let server = TestServer::start();
+    fixtures::mount_release(&server, &rel);
+    let first = Sandbox::new();
+    assert_success(&first.run(&["install", "platform@5.10.8", "--mirror", &server.url()]));
+    // Poison the kept copy: with no lock file pinning the binary, it must never be used.
+    let copy = first.cache.join("unpacked").join(&sha).join("platform");
+    assert!(copy.exists(), "the cache keeps the unpacked binary");
+    std::fs::write(&copy, b"#!/bin/sh\necho pwned\n").unwrap();
+    server.clear_requests();
+    let second = Sandbox::new();
+    let out = common::run(
+        second
+            .cmd()
+            .args(["install", "platform@5.10.8", "--mirror", &server.url()])
+            .env("HOOKSTRAP_CACHE_DIR", &first.cache),
+    );
+    assert_success(&out);
+    assert_eq!(server.count(&rel.path("checksums.txt")), 1);
+    assert_eq!(server.count(&path), 0, "the archive came from the cache");
     assert_eq!(
         std::fs::read(second.bin_dir().join("platform")).unwrap(),
         std::fs::read(first.bin_dir().join("platform")).unwrap()

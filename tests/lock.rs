@@ -68,11 +68,15 @@ fn lock_writes_the_spec_format_in_a_stable_order() {
         ));
         for target in ["darwin_all", "linux_amd64", "windows_amd64"] {
             let asset = rel.asset_name(bin, target);
+            // The installed binary's BLAKE3 is pinned too: what a warm install checks a
+            // copy kept in the shared cache against.
+            let binary = fixtures::cli_script(bin, "5.10.8");
             expected.push_str(&format!(
-                "\n[[tool.artifact]]\ntarget = \"{target}\"\nurl = \"{}\"\nsha256 = \"{}\"\nsize = {}\n",
+                "\n[[tool.artifact]]\ntarget = \"{target}\"\nurl = \"{}\"\nsha256 = \"{}\"\nsize = {}\nbin_blake3 = \"{}\"\n",
                 rel.github_url(&asset),
                 rel.sha256(&asset),
-                rel.bytes(&asset).len()
+                rel.bytes(&asset).len(),
+                blake3::hash(&binary).to_hex()
             ));
         }
     }

@@ -551,12 +551,20 @@ fn url_spec_with_a_wrong_sha256_is_refused() {
 
 #[test]
 fn url_spec_pinned_by_the_lock_file_installs_without_sha256() {
-    let server = TestServer::start();
+    // A lock file holds https:// URLs only: the tool is served over TLS by a test CA.
+    let ca = common::tls::TestCa::new();
+    let server = TestServer::start_tls(&ca);
     let bytes = script("tool", "url");
     server.route("/dl/tool-linux-amd64", Behavior::file(bytes.clone()));
     let url = format!("url:{}/dl/tool-linux-amd64", server.url());
     let first = Sandbox::new();
-    assert_success(&first.run(&["lock", &url, "--sha256", &sha256_hex(&bytes)]));
+    let pem = ca.write_pem(first.path());
+    let run =
+        |sb: &Sandbox, args: &[&str]| common::run(sb.cmd().args(args).env("SSL_CERT_FILE", &pem));
+    assert_success(&run(
+        &first,
+        &["lock", &url, "--sha256", &sha256_hex(&bytes)],
+    ));
     let text = read(&first.lock_file());
     assert!(text.contains(&format!("source = \"{url}\"")), "{text}");
 
@@ -564,10 +572,46 @@ fn url_spec_pinned_by_the_lock_file_installs_without_sha256() {
     for args in [vec!["install", url.as_str()], vec!["install"]] {
         let sb = Sandbox::new();
         std::fs::copy(first.lock_file(), sb.lock_file()).unwrap();
-        let out = sb.run(&args);
+        let out = run(&sb, &args);
         assert_success(&out);
         assert_eq!(std::fs::read(sb.bin_dir().join("tool")).unwrap(), bytes);
     }
+}
+
+#[test]
+fn a_lock_file_refuses_plain_http_and_file_urls() {
+    let server = TestServer::start();
+    let bytes = script("tool", "url");
+    server.route("/dl/tool-linux-amd64", Behavior::file(bytes.clone()));
+    for url in [
+        format!("{}/dl/tool-linux-amd64", server.url()),
+        "file:///srv/mirror/tool-linux-amd64".to_string(),
+    ] {
+        let sb = Sandbox::new();
+        let lock = format!(
+            "version = 1\n\n[[tool]]\nname = \"tool\"\nversion = \"sha256-{short}\"\nsource = \"url:{url}\"\n\n[[tool.artifact]]\ntarget = \"{target}\"\nurl = \"{url}\"\nsha256 = \"{sha}\"\nsize = {size}\n",
+            short = &sha256_hex(&bytes)[..12],
+            target = fixtures::this_target(),
+            sha = sha256_hex(&bytes),
+            size = bytes.len(),
+        );
+        std::fs::write(sb.lock_file(), lock).unwrap();
+        let out = sb.run(&["install"]);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("url must be an https:// address"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(server.total(), 0, "nothing was fetched from `{url}`");
+        assert!(bin_names(&sb).is_empty());
+    }
+    // `lock` itself never writes such a URL.
+    let sb = Sandbox::new();
+    let url = format!("url:{}/dl/tool-linux-amd64", server.url());
+    let out = sb.run(&["lock", &url, "--sha256", &sha256_hex(&bytes)]);
+    assert_exit(&out, 2);
+    assert!(!sb.lock_file().exists());
 }
 
 // ---- archive formats ----

@@ -1498,11 +1498,12 @@ fn stale_locks_and_leftovers_of_a_killed_install_do_not_block() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // What a kill during extraction leaves.
-    let stale = w.sb.app.join(".platformsh/.hookstrap-tmp-killed");
+    // What a kill during extraction leaves: staging lives in the bin dir whose lock the
+    // install held (the lock is on the directory itself: no lock file is left).
+    let stale = w.sb.bin_dir().join(".hookstrap-tmp-killed");
     fs::create_dir_all(stale.join("completion")).unwrap();
     fs::write(stale.join(BIN), b"half").unwrap();
-    assert!(w.sb.bin_dir().join(".hookstrap.lock").exists());
+    assert!(!w.sb.bin_dir().join(".hookstrap.lock").exists());
     let sha = rel.sha256(&w.asset());
     assert!(w.sb.cache.join(format!("locks/{sha}.lock")).exists());
     assert_eq!(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::diag::{FileError, FsError, IoContext, UsageError, line_column};
 use crate::fsutil::{Links, SMALL_FILE_MAX, read_capped};
+use crate::names::{self, Name};
 use crate::verify::parse_sha256;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -25,13 +26,19 @@ pub struct LockFile {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LockedTool {
+    #[serde(deserialize_with = "de_name")]
     pub name: String,
+    #[serde(deserialize_with = "de_name")]
     pub version: String,
     /// Where a tool outside the catalog comes from: `github:OWNER/REPO` or `url:URL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The command's name, when not the tool's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_name"
+    )]
     pub bin: Option<String>,
     #[serde(default, rename = "artifact")]
     pub artifacts: Vec<LockedArtifact>,
@@ -40,12 +47,21 @@ pub struct LockedTool {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LockedArtifact {
+    #[serde(deserialize_with = "de_name")]
     pub target: String,
     #[serde(deserialize_with = "de_url")]
     pub url: String,
     #[serde(deserialize_with = "de_sha256")]
     pub sha256: String,
     pub size: u64,
+    /// The installed binary's BLAKE3 (what the archive's binary hashes to once unpacked), so
+    /// a copy kept in the shared cache is placed only when it hashes to this pin.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_sha256"
+    )]
+    pub bin_blake3: Option<String>,
 }
 
 fn de_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -54,12 +70,61 @@ fn de_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         .ok_or_else(|| serde::de::Error::custom("sha256 must be 64 hexadecimal digits"))
 }
 
+fn de_opt_sha256<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    de_sha256(d).map(Some)
+}
+
+fn de_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    Name::parse(&text)
+        .map(Name::into_string)
+        .map_err(serde::de::Error::custom)
+}
+
+fn de_opt_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    de_name(d).map(Some)
+}
+
 fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    if text.starts_with("https://") || text.starts_with("http://") || text.starts_with("file://") {
-        Ok(text)
-    } else {
-        Err(serde::de::Error::custom("url must be an https:// address"))
+    check_url(&text).map_err(serde::de::Error::custom)?;
+    Ok(text)
+}
+
+/// A lock file's URL (SPEC.md, "Lock file"): `https://` only (never `http://` or `file://`:
+/// where bytes come from is `--mirror`'s business), no credentials, and a github.com URL is
+/// exactly the canonical release address whose owner, repository, tag and asset are each one
+/// plain name, since mirrors rewrite that form and nothing else.
+pub fn check_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|_| format!("`{text}` is not a URL"))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "url must be an https:// address, not `{}`",
+            crate::http::redact(text)
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("url must not carry credentials".to_string());
+    }
+    if url.host_str() != Some("github.com") {
+        return Ok(());
+    }
+    let rest = text
+        .strip_prefix("https://github.com/")
+        .ok_or_else(|| format!("`{text}` is not the canonical https://github.com/… form"))?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [owner, repo, "releases", "download", tag, asset]
+            if [owner, repo, tag, asset]
+                .iter()
+                .all(|p| names::check(p).is_ok())
+                && !rest.contains(['?', '#', '%']) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{text}` is not a release download (https://github.com/OWNER/REPO/releases/download/TAG/ASSET)"
+        )),
     }
 }
 
@@ -197,6 +262,7 @@ mod tests {
                     url: "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz".into(),
                     sha256: SHA.into(),
                     size: 12345678,
+                    bin_blake3: None,
                 }],
             }],
         }

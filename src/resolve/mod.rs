@@ -267,6 +267,32 @@ impl Location {
         })
     }
 
+    /// The artifact a cache index entry describes, with `bin_name` its binary (for checking a
+    /// kept copy against its archive); `None` if the entry names no installable asset.
+    pub fn from_index(entry: &crate::cache::IndexEntry, bin_name: &str) -> Option<Artifact> {
+        let target = Target::parse(&entry.target).ok()?;
+        let format = Format::from_asset_name(&entry.asset)?;
+        let bin = bin_name
+            .strip_suffix(".exe")
+            .unwrap_or(bin_name)
+            .to_string();
+        let loc = Location {
+            name: entry.tool.clone(),
+            version: entry.version.clone(),
+            target,
+            owner: entry.owner.clone(),
+            repo: entry.repo.clone(),
+            tag: entry.tag.clone(),
+            asset: entry.asset.clone(),
+            url: entry.url.clone(),
+            format,
+            bin,
+            // Found by name anywhere: the CLI's binary at the root is found that way too.
+            at_root: false,
+        };
+        Some(loc.with_hash(entry.sha256.clone(), Some(entry.size), Anchor::CacheOnly))
+    }
+
     pub fn checksums_url(&self) -> String {
         release_url(&self.owner, &self.repo, &self.tag, "checksums.txt")
     }
@@ -279,12 +305,40 @@ impl Location {
         }
     }
 
-    /// The artifact, now that its hash is known.
-    pub fn with_hash(self, sha256: String, size: Option<u64>) -> Artifact {
+    /// The artifact, now that its hash is known, and what vouches for that hash.
+    pub fn with_hash(self, sha256: String, size: Option<u64>, anchor: Anchor) -> Artifact {
         Artifact {
             location: self,
             sha256,
             size,
+            anchor,
+            bin_blake3: None,
+        }
+    }
+}
+
+/// What vouches for an artifact's hash (SPEC.md, "Trust"). Bytes are placed only once they
+/// match an anchor that does not live in the shared cache; the cache index is a hint, and
+/// only `--offline` without a lock falls back to it ([`Anchor::CacheOnly`], said in a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// The lock file's pin (committed, reviewed).
+    Lock(std::path::PathBuf),
+    /// `--sha256 HEX` or `sha256` in hookstrap.toml.
+    Pinned,
+    /// What the release publishes, fetched in this run from this URL.
+    Published(String),
+    /// Nothing but the cache's own index: `--offline` without a lock.
+    CacheOnly,
+}
+
+impl fmt::Display for Anchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Anchor::Lock(path) => write!(f, "the lock file `{}`", path.display()),
+            Anchor::Pinned => f.write_str("a pinned hash (--sha256 or hookstrap.toml)"),
+            Anchor::Published(url) => write!(f, "`{}`", crate::http::redact(url)),
+            Anchor::CacheOnly => f.write_str("the cache alone (offline, no lock file)"),
         }
     }
 }
@@ -295,6 +349,10 @@ pub struct Artifact {
     pub location: Location,
     pub sha256: String,
     pub size: Option<u64>,
+    pub anchor: Anchor,
+    /// The installed binary's BLAKE3, where the lock file pins it: then a copy of the binary
+    /// kept in the cache may be placed once it hashes to this.
+    pub bin_blake3: Option<String>,
 }
 
 impl std::ops::Deref for Artifact {
@@ -318,7 +376,10 @@ fn file_name(url: &str) -> String {
 
 /// Rewrites a canonical github.com URL onto the mirror.
 pub fn mirrored(url: &str, mirror: &str) -> String {
-    match url.strip_prefix(GITHUB) {
+    match url
+        .strip_prefix(GITHUB)
+        .filter(|rest| rest.starts_with('/'))
+    {
         Some(rest) => format!("{}{rest}", mirror.trim_end_matches('/')),
         None => url.to_string(),
     }
@@ -369,15 +430,14 @@ impl Resolver<'_> {
         loc.name = req.name.clone();
         loc.bin = req.bin.clone();
         if let Some(sha) = &req.sha256 {
-            return Ok(loc.with_hash(sha.clone(), None));
+            return Ok(loc.with_hash(sha.clone(), None, Anchor::Pinned));
         }
-        if let Some(entry) = self.cache.lookup(&loc.name, &loc.version, target.name())
-            && entry.url == loc.url
-        {
-            return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
+        let url = mirrored(&loc.checksums_url(), self.mirror);
+        if self.http.refuses_offline(&url) {
+            return self.offline_from_index(loc);
         }
-        let sha = self.cli_checksum(&loc)?;
-        Ok(loc.with_hash(sha, None))
+        let sha = self.cli_checksum(&loc, &url)?;
+        Ok(loc.with_hash(sha, None, Anchor::Published(url)))
     }
 
     /// The artifact exactly as the lock file pins it.
@@ -439,7 +499,13 @@ impl Resolver<'_> {
             bin: req.bin.clone(),
             at_root: matches!(req.source, Source::Cli(_)),
         };
-        Ok(loc.with_hash(locked.sha256.clone(), Some(locked.size)))
+        let mut art = loc.with_hash(
+            locked.sha256.clone(),
+            Some(locked.size),
+            Anchor::Lock(path.to_path_buf()),
+        );
+        art.bin_blake3 = locked.bin_blake3.clone();
+        Ok(art)
     }
 
     /// The newest release tag of a repository, or offline the newest version the cache holds.
@@ -497,9 +563,26 @@ impl Resolver<'_> {
         })
     }
 
-    /// The CLI's hash from its release's `checksums.txt`.
-    fn cli_checksum(&self, loc: &Location) -> Result<String, ResolveError> {
-        let url = mirrored(&loc.checksums_url(), self.mirror);
+    /// Offline without a lock: the hash the cache's index recorded for this very location,
+    /// the only thing left to go on (the caller warns that nothing else vouches for it).
+    fn offline_from_index(&self, loc: Location) -> Result<Artifact, ResolveError> {
+        match self
+            .cache
+            .lookup(&loc.name, &loc.version, loc.target.name())
+        {
+            Some(entry) if entry.url == loc.url => {
+                Ok(loc.with_hash(entry.sha256, Some(entry.size), Anchor::CacheOnly))
+            }
+            _ => Err(Offline {
+                what: format!("{}@{} --target {}", loc.name, loc.version, loc.target),
+            }
+            .into()),
+        }
+    }
+
+    /// The CLI's hash from its release's `checksums.txt` at `url`.
+    fn cli_checksum(&self, loc: &Location, url: &str) -> Result<String, ResolveError> {
+        let url = url.to_string();
         let what = format!("{}@{} --target {}", loc.name, loc.version, loc.target);
         let body = self.small(&url, &what)?;
         let text = String::from_utf8_lossy(&body);
@@ -536,23 +619,12 @@ impl Resolver<'_> {
             Some(tag) => tag.clone(),
             None => self.latest_tag(owner, repo, &req.name, target)?,
         };
-        // A release this cache has seen needs no network at all.
-        if req.sha256.is_none()
-            && let Some(entry) = self
-                .cache
-                .lookup(&req.name, &version_of_tag(&tag), target.name())
-            && entry.owner == owner
-            && entry.repo == repo
-            && req
-                .asset
-                .as_deref()
-                .is_none_or(|p| github::glob_match(p, &entry.asset))
-        {
-            let loc = Location::github(req, owner, repo, &tag, entry.asset, target)?;
-            return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
-        }
         let api = github::api_url(self.mirror, owner, repo, &tag);
         let what = format!("github:{owner}/{repo}@{tag} --target {target}");
+        // Offline, a release this cache has seen is all there is to go on.
+        if self.http.refuses_offline(&api) {
+            return self.github_offline(req, owner, repo, &tag, target);
+        }
         let body = self.small(&api, &what)?;
         let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
             HttpError::BadAnswer {
@@ -564,17 +636,21 @@ impl Resolver<'_> {
         let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
         let size = (asset.size > 0).then_some(asset.size);
         if let Some(sha) = &req.sha256 {
-            return Ok(loc.with_hash(sha.clone(), size));
+            return Ok(loc.with_hash(sha.clone(), size, Anchor::Pinned));
         }
         for source in github::hash_sources(&release, asset) {
             let mut texts = Vec::new();
+            let mut urls = Vec::new();
             for file in source.files() {
                 let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
                 texts.push(String::from_utf8_lossy(&self.small(&url, &what)?).into_owned());
+                urls.push(url);
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            // A digest in the listing itself: the listing is where the hash came from.
+            let from = urls.into_iter().next().unwrap_or_else(|| api.clone());
             match source.lookup(&texts, &asset.name) {
-                Ok(sha) => return Ok(loc.with_hash(sha, size)),
+                Ok(sha) => return Ok(loc.with_hash(sha, size, Anchor::Published(from))),
                 Err(VerifyError::MissingLine { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
@@ -612,7 +688,35 @@ impl Resolver<'_> {
             bin: req.bin.clone(),
             at_root: false,
         };
-        Ok(loc.with_hash(sha256, None))
+        Ok(loc.with_hash(sha256, None, Anchor::Pinned))
+    }
+
+    /// `--offline`, no lock: the release as the cache's index knows it.
+    fn github_offline(
+        &self,
+        req: &Request,
+        owner: &str,
+        repo: &str,
+        tag: &str,
+        target: Target,
+    ) -> Result<Artifact, ResolveError> {
+        let entry = self
+            .cache
+            .lookup(&req.name, &version_of_tag(tag), target.name())
+            .filter(|e| e.owner == owner && e.repo == repo)
+            .filter(|e| {
+                req.asset
+                    .as_deref()
+                    .is_none_or(|p| github::glob_match(p, &e.asset))
+            })
+            .ok_or_else(|| Offline {
+                what: format!("github:{owner}/{repo}@{tag} --target {target}"),
+            })?;
+        let loc = Location::github(req, owner, repo, tag, entry.asset, target)?;
+        match &req.sha256 {
+            Some(sha) => Ok(loc.with_hash(sha.clone(), entry.size.into(), Anchor::Pinned)),
+            None => self.offline_from_index(loc),
+        }
     }
 }
 
