@@ -117,9 +117,12 @@ impl Cache {
         self.root.join("index").join(format!("{key}.json"))
     }
 
-    /// Creates the layout and the `CACHEDIR.TAG` (so backup tools skip it). The root and every
-    /// directory in it must be a real directory: a link planted in their place is refused.
-    pub fn ensure_layout(&self) -> Result<(), FsError> {
+    /// Creates the layout and the `CACHEDIR.TAG` (so backup tools skip it). Every directory in
+    /// the cache must be a real directory: a link (or anything else) planted in the place of
+    /// one is removed, said through `on_damage`, and replaced by a directory, so a branch can
+    /// neither redirect production's writes nor stop its builds. The root itself is followed
+    /// if it is a link: it is where the user or the platform said the cache is.
+    pub fn ensure_layout(&self, on_damage: &dyn Fn(&str)) -> Result<(), FsError> {
         fs::create_dir_all(&self.root).fs("create the cache directory", &self.root)?;
         for dir in [
             &["blobs", "sha256"][..],
@@ -128,7 +131,14 @@ impl Cache {
             &["tmp"],
             &["unpacked"],
         ] {
-            real_dir(&self.root, dir)?;
+            if let Err(FsError::Refused { path, reason }) = real_dir(&self.root, dir) {
+                on_damage(&format!(
+                    "`{}` {reason}; replacing it with a directory",
+                    path.display()
+                ));
+                remove_any(&path)?;
+                real_dir(&self.root, dir)?;
+            }
         }
         let tag = self.root.join("CACHEDIR.TAG");
         if fs::symlink_metadata(&tag).is_err() {
@@ -546,7 +556,7 @@ mod tests {
     fn damaged_blob_is_removed_not_served() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_secs(1));
-        cache.ensure_layout().unwrap();
+        cache.ensure_layout(&|_| ()).unwrap();
         let data = b"archive bytes";
         let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(data));
         fs::write(cache.blob_path(&sha), b"archive bytez").unwrap();
@@ -565,7 +575,7 @@ mod tests {
     fn readers_share_and_exclude_writers() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(50));
-        cache.ensure_layout().unwrap();
+        cache.ensure_layout(&|_| ()).unwrap();
         let a = cache.lock_shared("abc").unwrap();
         let _b = cache.lock_shared("abc").unwrap();
         assert!(matches!(
@@ -585,7 +595,7 @@ mod tests {
     fn prune_keeps_a_partial_file_whose_download_is_alive() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(50));
-        cache.ensure_layout().unwrap();
+        cache.ensure_layout(&|_| ()).unwrap();
         let live = "a".repeat(64);
         let dead = "b".repeat(64);
         let held = cache.lock(&live).unwrap();
@@ -613,7 +623,7 @@ mod tests {
     fn lock_times_out_while_held() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_path_buf(), Duration::from_millis(100));
-        cache.ensure_layout().unwrap();
+        cache.ensure_layout(&|_| ()).unwrap();
         let _held = cache.lock("abc").unwrap();
         // A second open file description conflicts with the first, even in one process.
         assert!(matches!(

@@ -30,6 +30,7 @@ use crate::verify;
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
 pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    crate::fault::arm(ctx.fault_pause.as_deref());
     let settings = Settings::new(&cli.global, ctx)?;
     let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
     let app = App {
@@ -321,7 +322,7 @@ impl App<'_> {
     /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
     fn place(&self, bin: &BinDir, art: &Artifact) -> Result<CacheUse> {
         let what = Placement::of(art);
-        self.cache.ensure_layout()?;
+        self.cache.ensure_layout(&|m| self.reporter.warn(m))?;
         if what.bin_blake3.is_some() && self.place_kept_copy(bin, art, &what)? {
             return Ok(CacheUse::Hit);
         }
@@ -395,11 +396,13 @@ impl App<'_> {
         };
         let got = got?;
         if streamed {
+            crate::fault::pause("unpack");
             return Ok((got, staging));
         }
         drop(staging);
         let staging = bin.staging()?;
         install::unpack_blob(staging.path(), &got.path, art, limits)?;
+        crate::fault::pause("unpack");
         Ok((got, staging))
     }
 
@@ -604,9 +607,13 @@ impl App<'_> {
     /// cache is never called intact for something that was not checked.
     fn verify_unpacked_copies(&self) -> Result<Vec<(PathBuf, String)>> {
         let mut damaged = Vec::new();
+        let copies = self.cache.unpacked_copies();
+        if copies.is_empty() {
+            return Ok(damaged);
+        }
         let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
         let entries = self.cache.entries();
-        for copy in self.cache.unpacked_copies() {
+        for copy in copies {
             let problem = match self.check_copy(&copy, &entries, &tmp) {
                 Ok(None) => continue,
                 Ok(Some(problem)) => problem,

@@ -21,7 +21,7 @@ pub const VARIABLES: &[&str] = &[
     "HOOKSTRAP_MAX_ENTRIES",
     "HOOKSTRAP_MAX_PATH_LEN",
     "HOOKSTRAP_LOCK_TIMEOUT",
-    "HOOKSTRAP_TEST_NO_DELAY",
+    "HOOKSTRAP_RETRY_MAX_DELAY",
     "GITHUB_TOKEN",
     "GH_TOKEN",
     "HTTPS_PROXY",
@@ -51,6 +51,8 @@ pub struct Context {
     pub user_cache_dir: Option<PathBuf>,
     /// Whether stderr is a terminal (progress bars only go there).
     pub stderr_is_tty: bool,
+    /// `HOOKSTRAP_FAULT_PAUSE`, read only by the test build (`src/fault.rs`).
+    pub fault_pause: Option<String>,
 }
 
 impl Context {
@@ -73,6 +75,11 @@ impl Context {
             vars,
             user_cache_dir,
             stderr_is_tty: std::io::stderr().is_terminal(),
+            fault_pause: if cfg!(feature = "fault-injection") {
+                std::env::var("HOOKSTRAP_FAULT_PAUSE").ok()
+            } else {
+                None
+            },
         })
     }
 

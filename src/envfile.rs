@@ -2,16 +2,33 @@
 //!
 //! Invariants (SPEC.md, "The env file"): at most one block whatever the number of runs; every
 //! byte outside the block is kept (a missing final newline is added before an appended block);
-//! sourcing is silent, POSIX (dash) and idempotent. Every change is written to a temporary file
-//! beside the real one and renamed over it, so a kill leaves the old file or the new one, never
-//! half of either. A symlinked env file is edited at its target and the link kept.
+//! sourcing is silent, POSIX (dash) and idempotent.
+//!
+//! How a change is written, so that a kill leaves the old file or the new one and hookstrap
+//! never changes a file's inode, owner, mode or links behind the user's back:
+//! - a new env file is written to a temporary file and renamed into place;
+//! - the block is *appended* to an existing file in place, in one `write(2)` with `O_APPEND`,
+//!   through a symlink if the env file is one: the inode, owner, mode and other hard links
+//!   stay as they were;
+//! - a rewrite (the block moved, `uninstall`) goes through a temporary file and a rename, which
+//!   would make a new inode: it is refused (exit 7) for a symlinked or hard-linked env file, or
+//!   one owned by another user, with a hint to edit it by hand.
+//!
+//! Every edit holds a lock on the env file's directory, under which the temporary files a
+//! killed run left there are removed.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::diag::{FsError, IoContext};
+use crate::fault;
+use crate::fsutil::{self, Links, SMALL_FILE_MAX};
+
+/// The temporary file of a rewrite, beside the env file.
+const TMP_PREFIX: &str = ".hookstrap-env-";
 
 pub const START: &str = "# >>> hookstrap >>>";
 pub const END: &str = "# <<< hookstrap <<<";
@@ -79,61 +96,73 @@ fn find_block(text: &str, path: &Path) -> Result<Option<(usize, usize)>, FsError
     Ok(found)
 }
 
-/// The file to edit: the env file itself, or the target of a symlink to it.
-fn resolve(path: &Path) -> Result<Option<PathBuf>, FsError> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FsError::io("read", path, e)),
-        Ok(meta) => {
-            let real = if meta.file_type().is_symlink() {
-                match fs::canonicalize(path) {
-                    Ok(real) => real,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Err(FsError::Refused {
-                            path: path.to_path_buf(),
-                            reason: "is a symlink to nothing".into(),
-                        });
-                    }
-                    Err(e) => return Err(FsError::io("resolve", path, e)),
-                }
-            } else {
-                path.to_path_buf()
-            };
-            let meta = fs::metadata(&real).fs("read", &real)?;
-            if !meta.is_file() {
-                return Err(FsError::Refused {
-                    path: path.to_path_buf(),
-                    reason: "is not a regular file".into(),
-                });
-            }
-            Ok(Some(real))
-        }
+/// The env file as found: absent, or the regular file to edit (the target of a symlink to it).
+struct Found {
+    /// The regular file itself.
+    real: PathBuf,
+    /// Whether a rename would change what the user sees through another name: a symlink's
+    /// target, or a file with other hard links.
+    linked: bool,
+    /// Its owner: a rename must not change it.
+    uid: u32,
+}
+
+fn find(path: &Path) -> Result<Option<Found>, FsError> {
+    let meta = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(FsError::io("read", path, e)),
+        Ok(meta) => meta,
+    };
+    let linked = meta.file_type().is_symlink();
+    let real = if linked {
+        fs::canonicalize(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => FsError::Refused {
+                path: path.to_path_buf(),
+                reason: "is a symlink to nothing".into(),
+            },
+            _ => FsError::io("resolve", path, e),
+        })?
+    } else {
+        path.to_path_buf()
+    };
+    let meta = fs::metadata(&real).fs("read", &real)?;
+    if !meta.is_file() {
+        return Err(FsError::Refused {
+            path: path.to_path_buf(),
+            reason: "is not a regular file".into(),
+        });
     }
+    Ok(Some(Found {
+        real,
+        linked: linked || meta.nlink() > 1,
+        uid: meta.uid(),
+    }))
 }
 
 /// Adds the block for `bin_dir` to `env_file`, or leaves it alone when it is already there.
 pub fn ensure(env_file: &Path, bin_dir: &Path) -> Result<Change, FsError> {
     let block = block(bin_dir)?;
-    let Some(real) = resolve(env_file)? else {
-        write_atomic(env_file, block.as_bytes(), None)?;
+    let _lock = lock_dir_of(env_file)?;
+    let Some(found) = find(env_file)? else {
+        write_new(env_file, block.as_bytes(), None)?;
         return Ok(Change::Appended);
     };
-    let text = read_text(&real)?;
+    let text = read_text(&found.real)?;
     match find_block(&text, env_file)? {
         Some((s, e)) if text[s..e] == block => Ok(Change::Unchanged),
         Some((s, e)) => {
             // The bin dir moved: swap the block in place, keep everything around it.
             let updated = format!("{}{}{}", &text[..s], block, &text[e..]);
-            write_atomic(&real, updated.as_bytes(), Some(&real))?;
+            rewrite(env_file, &found, updated.as_bytes())?;
             Ok(Change::Replaced)
         }
         None => {
-            let mut updated = text;
-            if !updated.is_empty() && !updated.ends_with('\n') {
-                updated.push('\n');
+            let mut addition = String::new();
+            if !text.is_empty() && !text.ends_with('\n') {
+                addition.push('\n');
             }
-            updated.push_str(&block);
-            write_atomic(&real, updated.as_bytes(), Some(&real))?;
+            addition.push_str(&block);
+            append(&found.real, &text, addition.as_bytes())?;
             Ok(Change::Appended)
         }
     }
@@ -144,48 +173,122 @@ pub fn ensure(env_file: &Path, bin_dir: &Path) -> Result<Change, FsError> {
 /// before anything is downloaded or placed, so a doomed run changes nothing.
 pub fn check(env_file: &Path, bin_dir: &Path) -> Result<(), FsError> {
     block(bin_dir)?;
-    if let Some(real) = resolve(env_file)? {
-        find_block(&read_text(&real)?, env_file)?;
+    if let Some(found) = find(env_file)? {
+        find_block(&read_text(&found.real)?, env_file)?;
     }
     Ok(())
 }
 
 /// Removes the block; returns whether there was one.
 pub fn remove(env_file: &Path) -> Result<bool, FsError> {
-    let Some(real) = resolve(env_file)? else {
+    let _lock = lock_dir_of(env_file)?;
+    let Some(found) = find(env_file)? else {
         return Ok(false);
     };
-    let text = read_text(&real)?;
+    let text = read_text(&found.real)?;
     let Some((s, e)) = find_block(&text, env_file)? else {
         return Ok(false);
     };
     let updated = format!("{}{}", &text[..s], &text[e..]);
-    write_atomic(&real, updated.as_bytes(), Some(&real))?;
+    rewrite(env_file, &found, updated.as_bytes())?;
     Ok(true)
 }
 
 fn read_text(path: &Path) -> Result<String, FsError> {
-    let bytes = fs::read(path).fs("read", path)?;
+    let bytes = fsutil::read_capped(path, SMALL_FILE_MAX, Links::Follow)?
+        .ok_or_else(|| FsError::io("read", path, std::io::ErrorKind::NotFound.into()))?;
     String::from_utf8(bytes).map_err(|_| FsError::Refused {
         path: path.to_path_buf(),
         reason: "is not UTF-8 text; refusing to edit it".into(),
     })
 }
 
-/// Writes `bytes` to `path` through a temporary sibling and a rename, keeping the permissions
-/// of `keep_mode_of` when given.
-fn write_atomic(path: &Path, bytes: &[u8], keep_mode_of: Option<&Path>) -> Result<(), FsError> {
-    let dir = match path.parent() {
+/// The env file's directory, locked for the edit (created if missing), with the temporary
+/// files a killed run left there removed.
+fn lock_dir_of(env_file: &Path) -> Result<File, FsError> {
+    let dir = dir_of(env_file);
+    fs::create_dir_all(dir).fs("create the directory", dir)?;
+    let real = fs::canonicalize(dir).fs("resolve", dir)?;
+    let lock = fsutil::lock_dir(&real, Duration::from_secs(60))?;
+    if let Ok(entries) = fs::read_dir(&real) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                let _ = fsutil::remove_any(&entry.path());
+            }
+        }
+    }
+    Ok(lock)
+}
+
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Appends `addition` to the regular file `real` in one write, keeping its inode, owner, mode
+/// and links. `before` is what was read: if the file changed since, nothing is written.
+fn append(real: &Path, before: &str, addition: &[u8]) -> Result<(), FsError> {
+    let mut file = File::options()
+        .append(true)
+        .open(real)
+        .fs("open for appending", real)?;
+    let len = file.metadata().fs("read", real)?.len();
+    if len != before.len() as u64 {
+        return Err(FsError::Refused {
+            path: real.to_path_buf(),
+            reason: "changed while hookstrap was editing it; run again".into(),
+        });
+    }
+    fault::pause("env");
+    file.write_all(addition).fs("append to", real)?;
+    file.sync_all().fs("write", real)?;
+    Ok(())
+}
+
+/// Replaces the env file's content through a temporary file and a rename, where that changes
+/// nothing the user relies on; refuses otherwise.
+fn rewrite(env_file: &Path, found: &Found, bytes: &[u8]) -> Result<(), FsError> {
+    if found.linked {
+        return Err(not_replaceable(
+            env_file,
+            "is a symlink or has other hard links",
+        ));
+    }
+    write_new(&found.real, bytes, Some(found))
+}
+
+fn not_replaceable(env_file: &Path, why: &str) -> FsError {
+    FsError::Refused {
+        path: env_file.to_path_buf(),
+        reason: format!(
+            "{why}, so rewriting it would change what others see; remove the lines from `# >>> hookstrap >>>` to `# <<< hookstrap <<<` by hand and run again"
+        ),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary sibling and a rename; replacing `old`, its mode
+/// is kept, and an owner the new file would not have is refused.
+fn write_new(path: &Path, bytes: &[u8], old: Option<&Found>) -> Result<(), FsError> {
+    let dir = dir_of(path);
     fs::create_dir_all(dir).fs("create the directory", dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".hookstrap-env-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)
         .fs("create a temporary file in", dir)?;
-    let mode = match keep_mode_of {
-        Some(p) => fs::metadata(p).fs("read", p)?.permissions().mode() & 0o7777,
+    let mode = match old {
+        Some(old) => {
+            let ours = tmp.as_file().metadata().fs("read", tmp.path())?.uid();
+            if ours != old.uid {
+                return Err(not_replaceable(path, "belongs to another user"));
+            }
+            fs::metadata(&old.real)
+                .fs("read", &old.real)?
+                .permissions()
+                .mode()
+                & 0o7777
+        }
         None => 0o644,
     };
     tmp.as_file()
@@ -193,6 +296,7 @@ fn write_atomic(path: &Path, bytes: &[u8], keep_mode_of: Option<&Path>) -> Resul
         .fs("set permissions on", tmp.path())?;
     tmp.write_all(bytes).fs("write", tmp.path())?;
     tmp.as_file().sync_all().fs("write", tmp.path())?;
+    fault::pause("env");
     tmp.persist(path)
         .map_err(|e| FsError::io("replace", path, e.error))?;
     Ok(())

@@ -182,7 +182,7 @@ pub fn obtain_with(
     tap: Option<&mut Tap>,
 ) -> Result<Obtained, FetchError> {
     let sha256 = art.sha256.clone();
-    cache.ensure_layout()?;
+    cache.ensure_layout(&|m| reporter.warn(m))?;
     let shared = cache.lock_shared(&sha256)?;
     let (path, hit, held) = match cache.verified_blob(&sha256, &|m| reporter.warn(m))? {
         Some(path) => (path, true, shared),
@@ -253,12 +253,12 @@ fn download(
         tap,
     };
     let (computed, _) = http
-        .download(&url, &mut tee, &partial_path, Some(sha256))
+        .download(&url, &mut tee, &partial_path, Some(sha256), art.size)
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline().into(),
             other => FetchError::from(other),
         })?;
-    verify::check(&url, sha256, &computed)?;
+    verify::check(&redact(&url), sha256, &computed)?;
     let path = cache.store(partial, sha256)?;
     Ok((path, false, held))
 }

@@ -212,10 +212,12 @@ pub fn open_regular(path: &Path) -> Result<Option<File>, FsError> {
 /// Makes sure `root/parts…` is a chain of real directories, creating what is missing: a link
 /// or a file in the way is refused, so nothing is ever written through a link planted in a
 /// shared place (nor created at a dangling link's target). `root` itself must be a directory
-/// and not a link. Returns the full path.
+/// (reached through a link if it is one: it is where the user said). Returns the full path.
 pub fn real_dir(root: &Path, parts: &[&str]) -> Result<std::path::PathBuf, FsError> {
     let mut path = root.to_path_buf();
-    check_real_dir(&path, true)?;
+    if !fs::metadata(root).fs("read", root)?.is_dir() {
+        return Err(refused(root, "is not a directory"));
+    }
     for part in parts {
         path.push(part);
         check_real_dir(&path, true)?;

@@ -107,6 +107,10 @@ pub enum HttpError {
     Restart { url: String, reason: String },
     #[error("`{url}` answered more than {max} bytes")]
     TooLarge { url: String, max: u64 },
+    /// A download ran past the size the lock file, the release listing or the answer's
+    /// `Content-Length` gave: stopped at once, nothing kept (exit 5).
+    #[error("`{url}` is larger than the {max} bytes expected; stopped downloading it")]
+    Oversized { url: String, max: u64 },
     #[error("`{url}` answered something that is not a release tag: {reason}")]
     BadAnswer { url: String, reason: String },
     #[error("`{url}` is not a valid URL")]
@@ -140,6 +144,7 @@ impl Diagnostic for HttpError {
             HttpError::NotFound { .. } | HttpError::FileNotFound(_) => Code::NotFound,
             HttpError::BadUrl { .. } | HttpError::BadProxy { .. } => Code::Usage,
             HttpError::Offline { .. } => Code::Offline,
+            HttpError::Oversized { .. } => Code::Verify,
             HttpError::ReadFile { .. } | HttpError::Write { .. } => Code::LocalFs,
             _ => Code::Network,
         }
@@ -325,9 +330,10 @@ pub struct HttpConfig {
     pub cert_file: Option<PathBuf>,
     /// `SSL_CERT_DIR`: one directory, or several separated by `:`.
     pub cert_dir: Option<PathBuf>,
-    /// Test-only: no sleeping between retries (the messages still say how long a real run
-    /// would wait).
-    pub no_delay: bool,
+    /// The longest wait between two tries (`HOOKSTRAP_RETRY_MAX_DELAY`): a server's
+    /// `Retry-After` is honoured up to [`MAX_SERVER_DELAY`], and this cuts any wait shorter
+    /// (`0`: retry at once, for CI and the test suite).
+    pub max_retry_delay: Duration,
 }
 
 impl Default for HttpConfig {
@@ -342,7 +348,7 @@ impl Default for HttpConfig {
             proxy: ProxyConfig::default(),
             cert_file: None,
             cert_dir: None,
-            no_delay: false,
+            max_retry_delay: MAX_SERVER_DELAY,
         }
     }
 }
@@ -502,15 +508,20 @@ impl<'r> Http<'r> {
         sink: &mut dyn Sink,
         path: &Path,
         expected: Option<&str>,
+        max_size: Option<u64>,
     ) -> Result<(String, u64), HttpError> {
         let parsed = self.check_url(url)?;
+        let oversized = || HttpError::Oversized {
+            url: redact(url),
+            max: max_size.unwrap_or_default(),
+        };
         let write_err = |source: io::Error| HttpError::Write {
             url: redact(url),
             path: path.to_path_buf(),
             source,
         };
         if parsed.scheme() == "file" {
-            return copy_file(&parsed, url, sink, write_err);
+            return copy_file(&parsed, url, sink, max_size, write_err);
         }
 
         let mut state = Progress::new();
@@ -551,6 +562,12 @@ impl<'r> Http<'r> {
                 state.total = resp.content_length();
                 state.validator = validator(resp.headers());
             }
+            // A body announced larger than expected is not even started.
+            if let (Some(max), Some(total)) = (max_size, state.total)
+                && total > max
+            {
+                return Err(oversized());
+            }
             if !started {
                 self.reporter.download_start(&redact(url), state.total);
                 started = true;
@@ -562,6 +579,9 @@ impl<'r> Http<'r> {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(self.body_error(url, e)),
                 };
+                if max_size.is_some_and(|max| state.have + n as u64 > max) {
+                    return Err(oversized());
+                }
                 state.hasher.update(&buf[..n]);
                 sink.write(&buf[..n]).map_err(write_err)?;
                 state.have += n as u64;
@@ -706,16 +726,23 @@ impl<'r> Http<'r> {
                 Err(e) if e.retryable() && tries < self.config.retries => {
                     tries += 1;
                     let delay = e.server_delay().unwrap_or_else(|| backoff(tries));
+                    let waited = delay.min(self.config.max_retry_delay);
+                    let cut = if waited < delay {
+                        format!(
+                            ", cut to {:.1}s by HOOKSTRAP_RETRY_MAX_DELAY",
+                            waited.as_secs_f64()
+                        )
+                    } else {
+                        String::new()
+                    };
                     // The error names the URL (redacted) and says why.
                     self.reporter.warn(&format!(
-                        "retry {tries}/{} in {:.1}s: {}",
+                        "retry {tries}/{} in {:.1}s{cut}: {}",
                         self.config.retries,
                         delay.as_secs_f64(),
                         crate::report::chain(&e)
                     ));
-                    if !self.config.no_delay {
-                        std::thread::sleep(delay);
-                    }
+                    std::thread::sleep(waited);
                 }
                 Err(e) => return Err(e),
             }
@@ -873,6 +900,7 @@ fn copy_file(
     parsed: &Url,
     url: &str,
     sink: &mut dyn Sink,
+    max_size: Option<u64>,
     write_err: impl Fn(io::Error) -> HttpError,
 ) -> Result<(String, u64), HttpError> {
     let src = file_path(parsed)?;
@@ -884,6 +912,12 @@ fn copy_file(
         let n = input.read(&mut buf).map_err(|e| file_error(&src, url, e))?;
         if n == 0 {
             break;
+        }
+        if max_size.is_some_and(|max| len + n as u64 > max) {
+            return Err(HttpError::Oversized {
+                url: redact(url),
+                max: max_size.unwrap_or_default(),
+            });
         }
         hasher.update(&buf[..n]);
         sink.write(&buf[..n]).map_err(&write_err)?;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
 use crate::diag::{Code, Diagnostic, FsError, IoContext};
+use crate::fault;
 use crate::fsutil::{self, Links, SMALL_FILE_MAX};
 use crate::names;
 use crate::resolve::Artifact;
@@ -190,7 +191,15 @@ impl BinDir {
             return fsutil::remove_any(&path);
         }
         let body = serde_json::to_vec_pretty(receipt).unwrap_or_default();
-        fsutil::write_atomic_named(&self.path, RECEIPT_TMP_PREFIX, &path, &body)
+        let mut tmp = tempfile::Builder::new()
+            .prefix(RECEIPT_TMP_PREFIX)
+            .tempfile_in(&self.path)
+            .fs("create a temporary file in", &self.path)?;
+        std::io::Write::write_all(&mut tmp, &body).fs("write", tmp.path())?;
+        fault::pause("receipt");
+        tmp.persist(&path)
+            .map_err(|e| FsError::io("write", &path, e.error))?;
+        Ok(())
     }
 
     /// Whether `tool` is installed from exactly this archive and its binary is intact: it
@@ -262,6 +271,7 @@ impl BinDir {
             )?;
         }
         let dest = self.path.join(&what.bin_name);
+        fault::pause("place");
         fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
         drop(staging);
 

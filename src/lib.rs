@@ -16,6 +16,7 @@ pub mod context;
 pub mod diag;
 pub mod envfile;
 pub mod error;
+pub mod fault;
 pub mod fetch;
 pub mod fsutil;
 pub mod http;

@@ -130,7 +130,8 @@ impl Settings {
             },
             cert_file: ctx.var("SSL_CERT_FILE").map(PathBuf::from),
             cert_dir: ctx.var("SSL_CERT_DIR").map(PathBuf::from),
-            no_delay: ctx.flag("HOOKSTRAP_TEST_NO_DELAY"),
+            max_retry_delay: number(ctx, "HOOKSTRAP_RETRY_MAX_DELAY")?
+                .map_or(crate::http::MAX_SERVER_DELAY, Duration::from_secs),
         };
         let defaults = Limits::default();
         let limits = Limits {

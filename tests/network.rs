@@ -2,7 +2,7 @@
 //! retried), resume with `Range`, the idle timeout, plain-http and redirect policy, tokens and
 //! credentials that never leak, and name resolution of `localhost`.
 //!
-//! Every test runs the real binary in its own Sandbox (which sets `HOOKSTRAP_TEST_NO_DELAY=1`,
+//! Every test runs the real binary in its own Sandbox (which sets `HOOKSTRAP_RETRY_MAX_DELAY=0`,
 //! so retries do not sleep; the retry messages still say how long a real run would wait).
 
 mod common;

@@ -247,6 +247,15 @@ impl Location {
         asset: String,
         target: Target,
     ) -> Result<Location, ResolveError> {
+        // The tag and the asset name come from release listings: untrusted, and both reach
+        // the file system (a file:// mirror, the cache's index, a mirror export).
+        for (what, name) in [("tag", tag), ("asset", asset.as_str())] {
+            crate::names::check(name).map_err(|reason| UsageError::BadValue {
+                name: format!("the release's {what}"),
+                value: name.escape_debug().to_string(),
+                reason,
+            })?;
+        }
         let format = Format::from_asset_name(&asset).ok_or_else(|| {
             UsageError::Other(format!(
                 "`{asset}` is not an archive or binary hookstrap can install"
@@ -540,7 +549,7 @@ impl Resolver<'_> {
         let tag = self.http.latest_tag(&url)?;
         if Version::parse(&tag).is_some_and(|v| v.is_prerelease()) {
             return Err(HttpError::BadAnswer {
-                url,
+                url: crate::http::redact(&url),
                 reason: format!("`{tag}` is a prerelease, which is never latest"),
             }
             .into());
@@ -553,10 +562,10 @@ impl Resolver<'_> {
         let tag = self.latest_tag(repo.owner, repo.name, tool.name(), target)?;
         Version::parse(&tag).ok_or_else(|| {
             HttpError::BadAnswer {
-                url: format!(
+                url: crate::http::redact(&format!(
                     "{}/{}/{}/releases/latest",
                     self.mirror, repo.owner, repo.name
-                ),
+                )),
                 reason: format!("`{tag}` is not a version"),
             }
             .into()
@@ -582,12 +591,13 @@ impl Resolver<'_> {
 
     /// The CLI's hash from its release's `checksums.txt` at `url`.
     fn cli_checksum(&self, loc: &Location, url: &str) -> Result<String, ResolveError> {
-        let url = url.to_string();
         let what = format!("{}@{} --target {}", loc.name, loc.version, loc.target);
-        let body = self.small(&url, &what)?;
+        let body = self.small(url, &what)?;
         let text = String::from_utf8_lossy(&body);
-        let sums = Checksums::parse(&text, &url)?;
-        Ok(sums.get(&loc.asset, &url)?.to_string())
+        // Messages name the file without the mirror's credentials.
+        let shown = crate::http::redact(url);
+        let sums = Checksums::parse(&text, &shown)?;
+        Ok(sums.get(&loc.asset, &shown)?.to_string())
     }
 
     /// A small published file (checksums, release JSON), with offline and size failures
@@ -628,7 +638,7 @@ impl Resolver<'_> {
         let body = self.small(&api, &what)?;
         let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
             HttpError::BadAnswer {
-                url: api.clone(),
+                url: crate::http::redact(&api),
                 reason: format!("not a GitHub release ({e})"),
             }
         })?;

@@ -64,7 +64,7 @@ impl Sandbox {
     }
 
     /// The binary with a cleared environment plus `PATH`, `HOME`, `PLATFORM_APP_DIR`,
-    /// `HOOKSTRAP_CACHE_DIR`, `CI=1` and `HOOKSTRAP_TEST_NO_DELAY=1`, run from the app dir.
+    /// `HOOKSTRAP_CACHE_DIR`, `CI=1` and `HOOKSTRAP_RETRY_MAX_DELAY=0`, run from the app dir.
     /// Add arguments and variables on the returned command.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookstrap"));
@@ -74,7 +74,7 @@ impl Sandbox {
             .env("PLATFORM_APP_DIR", &self.app)
             .env("HOOKSTRAP_CACHE_DIR", &self.cache)
             .env("CI", "1")
-            .env("HOOKSTRAP_TEST_NO_DELAY", "1")
+            .env("HOOKSTRAP_RETRY_MAX_DELAY", "0")
             .current_dir(&self.app);
         cmd
     }
