@@ -163,8 +163,17 @@ impl Cache {
         self.root.join("locks").join(format!("{sha256}.lock"))
     }
 
+    /// A link (or anything but a file) planted in the lock file's place is removed and the
+    /// lock file made anew: it is never opened through, and cannot block the artifact.
     fn acquire(&self, sha256: &str, exclusive: bool) -> Result<Held, FsError> {
-        let file = lock_file(&self.lock_path(sha256), exclusive, self.lock_timeout)?;
+        let path = self.lock_path(sha256);
+        let file = match lock_file(&path, exclusive, self.lock_timeout) {
+            Err(FsError::Refused { .. }) => {
+                remove_any(&path)?;
+                lock_file(&path, exclusive, self.lock_timeout)?
+            }
+            other => other?,
+        };
         Ok(Held { _file: file })
     }
 

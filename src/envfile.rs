@@ -172,9 +172,18 @@ pub fn ensure(env_file: &Path, bin_dir: &Path) -> Result<Change, FsError> {
 /// env file is absent or a readable UTF-8 regular file whose block (if any) is intact. Called
 /// before anything is downloaded or placed, so a doomed run changes nothing.
 pub fn check(env_file: &Path, bin_dir: &Path) -> Result<(), FsError> {
-    block(bin_dir)?;
+    let block = block(bin_dir)?;
     if let Some(found) = find(env_file)? {
-        find_block(&read_text(&found.real)?, env_file)?;
+        let text = read_text(&found.real)?;
+        if let Some((s, e)) = find_block(&text, env_file)?
+            && text[s..e] != block
+            && found.linked
+        {
+            return Err(not_replaceable(
+                env_file,
+                "is a symlink or has other hard links",
+            ));
+        }
     }
     Ok(())
 }
