@@ -321,4 +321,24 @@ mod tests {
         assert!(LockFile::parse("version = 2\n", Path::new("l")).is_err());
         assert!(LockFile::parse("version = 1\nextra = 3\n", Path::new("l")).is_err());
     }
+
+    #[test]
+    fn lock_urls_are_https_and_canonical_on_github() {
+        for ok in [
+            "https://github.com/upsun/cli/releases/download/v5.10.8/platform_5.10.8_linux_amd64.tar.gz",
+            "https://example.com/tools/tool-linux-amd64",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1:8080/tool",
+            "file:///srv/mirror/tool",
+            "https://user:pass@example.com/tool",
+            "https://github.com/upsun/cli/raw/main/install.sh",
+            "https://github.com/o/r/releases/download/v1/..%2f..%2fx",
+            "https://github.com/o/r/releases/download/v1/a/b",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -789,4 +789,20 @@ mod tests {
             "https://github.com/platformsh/cli/releases/download/5.9.0/platform_5.9.0_linux_amd64.tar.gz"
         );
     }
+
+    #[test]
+    fn mirrors_rewrite_only_the_canonical_github_form() {
+        let m = "https://mirror.example/gh";
+        assert_eq!(
+            mirrored("https://github.com/o/r/releases/download/v1/a.tar.gz", m),
+            "https://mirror.example/gh/o/r/releases/download/v1/a.tar.gz"
+        );
+        for other in [
+            "https://github.com.evil.example/o/r/releases/download/v1/a.tar.gz",
+            "https://github.company/o/r/a.tar.gz",
+            "https://example.com/github.com/a.tar.gz",
+        ] {
+            assert_eq!(mirrored(other, m), other);
+        }
+    }
 }
