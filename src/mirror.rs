@@ -10,6 +10,7 @@ use crate::cache::Cache;
 use crate::diag::{FsError, IoContext};
 use crate::fsutil::{readable, write_atomic};
 use crate::resolve::catalog::Version;
+use crate::resolve::checksums::Checksums;
 use crate::resolve::release_url;
 use crate::verify;
 
@@ -99,7 +100,7 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
         // Keep lines for assets another export wrote, unless we now hold the same name.
         let mut lines: BTreeMap<String, String> = fs::read_to_string(&path)
             .ok()
-            .and_then(|t| verify::Checksums::parse(&t, "").ok())
+            .and_then(|t| Checksums::parse(&t, "").ok())
             .map(|c| c.into_map())
             .unwrap_or_default();
         lines.extend(assets.iter().map(|(a, (h, _))| (a.clone(), h.clone())));

@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub mod assets;
 pub mod catalog;
+pub mod checksums;
 pub mod github;
 pub mod lockfile;
 pub mod manifest;
@@ -22,8 +23,9 @@ use assets::Format;
 use crate::cache::Cache;
 use crate::diag::{Code, Diagnostic, FileError, FsError, Offline, UsageError};
 use crate::http::{Http, HttpError};
-use crate::verify::{Checksums, VerifyError};
+use crate::verify::VerifyError;
 use catalog::{Target, Tool, Version};
+use checksums::Checksums;
 use lockfile::{LockFile, LockedTool};
 use manifest::{Source, ToolDecl};
 pub use spec::{AnySpec, Spec, Wanted, parse_any_spec};
@@ -48,9 +50,9 @@ pub enum ResolveError {
     #[error(transparent)]
     Verify(#[from] VerifyError),
     #[error(transparent)]
-    Choose(#[from] github::ChooseError),
+    Choose(#[from] assets::ChooseError),
     #[error(transparent)]
-    NoHash(#[from] github::NoHashError),
+    NoHash(#[from] checksums::NoHashError),
     #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
     Unpinned { what: String },
 }
@@ -546,7 +548,7 @@ impl Resolver<'_> {
             && req
                 .asset
                 .as_deref()
-                .is_none_or(|p| github::glob_match(p, &entry.asset))
+                .is_none_or(|p| assets::glob_match(p, &entry.asset))
         {
             let loc = Location::github(req, owner, repo, &tag, entry.asset, target)?;
             return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
@@ -560,13 +562,13 @@ impl Resolver<'_> {
                 reason: format!("not a GitHub release ({e})"),
             }
         })?;
-        let asset = github::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
+        let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
         let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
         let size = (asset.size > 0).then_some(asset.size);
         if let Some(sha) = &req.sha256 {
             return Ok(loc.with_hash(sha.clone(), size));
         }
-        for source in github::hash_sources(&release, asset) {
+        for source in checksums::hash_sources(&release, asset) {
             let mut texts = Vec::new();
             for file in source.files() {
                 let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
@@ -579,7 +581,7 @@ impl Resolver<'_> {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(github::NoHashError {
+        Err(checksums::NoHashError {
             owner: owner.to_string(),
             repo: repo.to_string(),
             tag,
