@@ -326,6 +326,19 @@ pub fn mirrored(url: &str, mirror: &str) -> String {
     }
 }
 
+/// Owner, repository and tag of a canonical release URL (empty for any other URL), for the
+/// cache index and mirrors.
+fn release_parts(url: &str) -> (String, String, String) {
+    let parts: Vec<&str> = url
+        .strip_prefix(GITHUB)
+        .map(|rest| rest.trim_start_matches('/').split('/').collect())
+        .unwrap_or_default();
+    match parts.as_slice() {
+        [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
+        _ => Default::default(),
+    }
+}
+
 /// `v2.63.0` → `2.63.0`; other tags as they are.
 fn version_of_tag(tag: &str) -> String {
     match tag.strip_prefix('v') {
@@ -418,16 +431,7 @@ impl Resolver<'_> {
                 locked.url
             ),
         })?;
-        // owner/repo/tag from the canonical release URL, for the cache index and mirrors.
-        let parts: Vec<&str> = locked
-            .url
-            .strip_prefix(GITHUB)
-            .map(|rest| rest.trim_start_matches('/').split('/').collect())
-            .unwrap_or_default();
-        let (owner, repo, tag) = match parts.as_slice() {
-            [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
-            _ => Default::default(),
-        };
+        let (owner, repo, tag) = release_parts(&locked.url);
         let loc = Location {
             name: req.name.clone(),
             version: version_of_tag(&pinned.version),
@@ -538,53 +542,99 @@ impl Resolver<'_> {
             Some(tag) => tag.clone(),
             None => self.latest_tag(owner, repo, &req.name, target)?,
         };
-        // A release this cache has seen needs no network at all.
-        if req.sha256.is_none()
-            && let Some(entry) = self
-                .cache
-                .lookup(&req.name, &version_of_tag(&tag), target.name())
-            && entry.owner == owner
+        if let Some(cached) = self.github_cached(req, owner, repo, &tag, target)? {
+            return Ok(cached);
+        }
+        let what = format!("github:{owner}/{repo}@{tag} --target {target}");
+        let release = self.github_release(owner, repo, &tag, &what)?;
+        let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
+        let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
+        let size = (asset.size > 0).then_some(asset.size);
+        let sha = match &req.sha256 {
+            Some(sha) => sha.clone(),
+            None => self.published_hash(&release, asset, &loc, &what)?,
+        };
+        Ok(loc.with_hash(sha, size))
+    }
+
+    /// A release this cache has seen needs no network at all (unless a pinned hash must be
+    /// checked against the file instead).
+    fn github_cached(
+        &self,
+        req: &Request,
+        owner: &str,
+        repo: &str,
+        tag: &str,
+        target: Target,
+    ) -> Result<Option<Artifact>, ResolveError> {
+        if req.sha256.is_some() {
+            return Ok(None);
+        }
+        let Some(entry) = self
+            .cache
+            .lookup(&req.name, &version_of_tag(tag), target.name())
+        else {
+            return Ok(None);
+        };
+        let fits = entry.owner == owner
             && entry.repo == repo
             && req
                 .asset
                 .as_deref()
-                .is_none_or(|p| assets::glob_match(p, &entry.asset))
-        {
-            let loc = Location::github(req, owner, repo, &tag, entry.asset, target)?;
-            return Ok(loc.with_hash(entry.sha256, Some(entry.size)));
+                .is_none_or(|p| assets::glob_match(p, &entry.asset));
+        if !fits {
+            return Ok(None);
         }
-        let api = github::api_url(self.mirror, owner, repo, &tag);
-        let what = format!("github:{owner}/{repo}@{tag} --target {target}");
-        let body = self.small(&api, &what)?;
-        let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
+        let loc = Location::github(req, owner, repo, tag, entry.asset, target)?;
+        Ok(Some(loc.with_hash(entry.sha256, Some(entry.size))))
+    }
+
+    /// The release's asset list, from the API (or the mirror's copy of it).
+    fn github_release(
+        &self,
+        owner: &str,
+        repo: &str,
+        tag: &str,
+        what: &str,
+    ) -> Result<github::Release, ResolveError> {
+        let api = github::api_url(self.mirror, owner, repo, tag);
+        let body = self.small(&api, what)?;
+        github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
             HttpError::BadAnswer {
                 url: api.clone(),
                 reason: format!("not a GitHub release ({e})"),
             }
-        })?;
-        let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
-        let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
-        let size = (asset.size > 0).then_some(asset.size);
-        if let Some(sha) = &req.sha256 {
-            return Ok(loc.with_hash(sha.clone(), size));
-        }
-        for source in checksums::hash_sources(&release, asset) {
+            .into()
+        })
+    }
+
+    /// The asset's hash from the first source the release publishes that lists it; none is
+    /// [`checksums::NoHashError`].
+    fn published_hash(
+        &self,
+        release: &github::Release,
+        asset: &github::Asset,
+        loc: &Location,
+        what: &str,
+    ) -> Result<String, ResolveError> {
+        for source in checksums::hash_sources(release, asset) {
             let mut texts = Vec::new();
             for file in source.files() {
-                let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
-                texts.push(String::from_utf8_lossy(&self.small(&url, &what)?).into_owned());
+                let url = release_url(&loc.owner, &loc.repo, &loc.tag, &file.name);
+                let body = self.small(&mirrored(&url, self.mirror), what)?;
+                texts.push(String::from_utf8_lossy(&body).into_owned());
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             match source.lookup(&texts, &asset.name) {
-                Ok(sha) => return Ok(loc.with_hash(sha, size)),
+                Ok(sha) => return Ok(sha),
                 Err(VerifyError::MissingLine { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
         Err(checksums::NoHashError {
-            owner: owner.to_string(),
-            repo: repo.to_string(),
-            tag,
+            owner: loc.owner.clone(),
+            repo: loc.repo.clone(),
+            tag: loc.tag.clone(),
             asset: asset.name.clone(),
         }
         .into())
