@@ -634,13 +634,63 @@ fn best_scored<'a>(
 mod tests {
     use super::*;
     use crate::resolve::github::Release;
-    use crate::resolve::github::samples::{gh, jq, release, ripgrep, yq};
+    use crate::resolve::github::samples::{gh, hugo, jq, release, ripgrep, yq};
 
     fn chosen(release: &Release, target: Target, bin: &str) -> String {
         choose_asset(&release.assets, target, None, bin)
             .unwrap_or_else(|e| panic!("{target}: {e} ({:?})", e.hint()))
             .name
             .clone()
+    }
+
+    /// The asset each fixture release gives each target hookstrap installs on.
+    #[test]
+    fn chooses_an_asset_of_each_fixture_release_for_each_target() {
+        let cases: [(Release, &str, [&str; 3]); 5] = [
+            (
+                gh(),
+                "gh",
+                [
+                    "gh_2.63.0_linux_amd64.tar.gz",
+                    "gh_2.63.0_linux_arm64.tar.gz",
+                    "gh_2.63.0_macOS_amd64.zip",
+                ],
+            ),
+            (
+                jq(),
+                "jq",
+                ["jq-linux-amd64", "jq-linux-arm64", "jq-macos-amd64"],
+            ),
+            (
+                ripgrep(),
+                "rg",
+                [
+                    "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz",
+                    "ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz",
+                    "ripgrep-14.1.1-x86_64-apple-darwin.tar.gz",
+                ],
+            ),
+            (
+                yq(),
+                "yq",
+                ["yq_linux_amd64", "yq_linux_arm64", "yq_darwin_amd64"],
+            ),
+            (
+                hugo(),
+                "hugo",
+                [
+                    "hugo_0.139.0_linux-amd64.tar.gz",
+                    "hugo_0.139.0_linux-arm64.tar.gz",
+                    "hugo_0.139.0_darwin-universal.tar.gz",
+                ],
+            ),
+        ];
+        for (release, bin, expected) in cases {
+            let targets = [Target::LinuxAmd64, Target::LinuxArm64, Target::DarwinAll];
+            for (target, want) in targets.into_iter().zip(expected) {
+                assert_eq!(chosen(&release, target, bin), want, "{bin} on {target}");
+            }
+        }
     }
 
     #[test]
@@ -744,24 +794,13 @@ mod tests {
 
     #[test]
     fn darwin_prefers_universal_builds() {
-        let r = release(
-            "gohugoio/hugo",
-            "v0.139.0",
-            &[
-                "hugo_0.139.0_darwin-universal.tar.gz",
-                "hugo_0.139.0_darwin-universal.pkg",
-                "hugo_0.139.0_linux-amd64.tar.gz",
-                "hugo_0.139.0_linux-arm64.tar.gz",
-                "hugo_extended_0.139.0_linux-amd64.tar.gz",
-                "hugo_extended_withdeploy_0.139.0_linux-amd64.tar.gz",
-                "hugo_0.139.0_checksums.txt",
-            ],
-        );
+        let r = hugo();
         assert_eq!(
             chosen(&r, Target::DarwinAll, "hugo"),
             "hugo_0.139.0_darwin-universal.tar.gz"
         );
-        // Variants of one build: the plainest name.
+        // Variants of one build: the plainest name; the usual alias over the legacy
+        // `Linux-64bit`.
         assert_eq!(
             chosen(&r, Target::LinuxAmd64, "hugo"),
             "hugo_0.139.0_linux-amd64.tar.gz"

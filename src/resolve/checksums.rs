@@ -440,7 +440,7 @@ mod tests {
     use super::*;
     use crate::resolve::assets::choose_asset;
     use crate::resolve::catalog::Target;
-    use crate::resolve::github::samples::{gh, jq, release, ripgrep, yq};
+    use crate::resolve::github::samples::{acme, gh, hugo, jq, release, ripgrep, yq};
 
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -522,6 +522,31 @@ mod tests {
 
     // ---- where a release publishes the hash ----
 
+    // The published files of the fixture releases (`fixtures/checksums/`), and the hash each
+    // gives for the asset hookstrap picks on linux_amd64.
+    const GH_SUMS: &str = include_str!("../../fixtures/checksums/gh/gh_2.63.0_checksums.txt");
+    const GH_AMD64: &str = "8ee6ef2b95d72483223c74c5f0352c39f48426c3c03d5205c2bfe31a2c51d2d0";
+    const GH_386: &str = "e98bd0ab6f105f7fcbd26e35db05880b4e2b618b8662129f9c96909e01d7df93";
+    const JQ_SUMS: &str = include_str!("../../fixtures/checksums/jq/sha256sum.txt");
+    const JQ_AMD64: &str = "46ad09da905d215bdf63147f838828e9962b108bc13fe59b1240da8629aaa1d2";
+    const RG_SIDECAR: &str = include_str!(
+        "../../fixtures/checksums/ripgrep/ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz.sha256"
+    );
+    const RG_MUSL: &str = "b856ed4edbe0c0d619a6914ee48dcec76d0e4d6b82f04944e6b40b62956e6a68";
+    const YQ_COLUMNS: &str = include_str!("../../fixtures/checksums/yq/checksums");
+    const YQ_ORDER: &str = include_str!("../../fixtures/checksums/yq/checksums_hashes_order");
+    const YQ_BSD: &str = include_str!("../../fixtures/checksums/yq/checksums-bsd");
+    const YQ_AMD64: &str = "1d7780cdb899632235a09a5239d1817919a58d55d3e50ceac38cf3e926f4561b";
+    const YQ_386: &str = "39b2b07af9c521cabb9b818b4360af6cb584e67c7859c38a9b971433c3bef717";
+    const HUGO_SUMS: &str =
+        include_str!("../../fixtures/checksums/hugo/hugo_0.139.0_checksums.txt");
+    const HUGO_AMD64: &str = "ec61afba73a080aa255d6a49ea5d69a6cdd3868e3767e32cd9788a999d0fbaca";
+    const ACME_BINARY_MODE: &str = include_str!("../../fixtures/checksums/acme/checksums.txt");
+    const ACME_BSD: &str = include_str!("../../fixtures/checksums/acme/checksums-bsd.txt");
+    const ACME_SIDECAR: &str =
+        include_str!("../../fixtures/checksums/acme/tool_1.2.3_linux_amd64.tar.gz.sha256");
+    const ACME_AMD64: &str = "01ca169580083fcf5af7c4d088b52ed1c8522b0b2e7cff2481a0a59cc012a7e3";
+
     #[test]
     fn gh_hash_comes_from_its_checksums_file() {
         let gh = gh();
@@ -533,8 +558,16 @@ mod tests {
                 gh.asset("gh_2.63.0_checksums.txt").unwrap()
             )]
         );
-        let text = format!("{B}  gh_2.63.0_linux_386.tar.gz\n{A}  gh_2.63.0_linux_amd64.tar.gz\n");
-        assert_eq!(sources[0].lookup(&[&text], &asset.name).unwrap(), A);
+        assert_eq!(
+            sources[0].lookup(&[GH_SUMS], &asset.name).unwrap(),
+            GH_AMD64
+        );
+        assert_eq!(
+            sources[0]
+                .lookup(&[GH_SUMS], "gh_2.63.0_linux_386.tar.gz")
+                .unwrap(),
+            GH_386
+        );
         assert_eq!(sources[0].describe(), "`gh_2.63.0_checksums.txt`");
     }
 
@@ -547,10 +580,14 @@ mod tests {
             sources,
             [HashSource::Sums(jq.asset("sha256sum.txt").unwrap())]
         );
-        let text = format!("{A}  jq-linux-amd64\n{B}  jq-linux-arm64\n");
-        assert_eq!(sources[0].lookup(&[&text], "jq-linux-amd64").unwrap(), A);
+        assert_eq!(
+            sources[0].lookup(&[JQ_SUMS], "jq-linux-amd64").unwrap(),
+            JQ_AMD64
+        );
         // An asset the list does not mention: try the next source (or refuse).
-        let err = sources[0].lookup(&[&text], "jq-linux-i386").unwrap_err();
+        let err = sources[0]
+            .lookup(&[JQ_SUMS], "jq-freebsd-amd64")
+            .unwrap_err();
         assert!(matches!(err, VerifyError::MissingLine { .. }));
     }
 
@@ -561,8 +598,7 @@ mod tests {
         let sources = hash_sources(&rg, rg.asset(name).unwrap());
         let sidecar = rg.asset(&format!("{name}.sha256")).unwrap();
         assert_eq!(sources, [HashSource::Sidecar(sidecar)]);
-        let text = format!("{A}  {name}\n");
-        assert_eq!(sources[0].lookup(&[&text], name).unwrap(), A);
+        assert_eq!(sources[0].lookup(&[RG_SIDECAR], name).unwrap(), RG_MUSL);
         assert_eq!(sources[0].files(), [sidecar]);
     }
 
@@ -581,36 +617,115 @@ mod tests {
                 HashSource::Bsd(yq.asset("checksums-bsd").unwrap()),
             ]
         );
-        let order = "CRC32\nMD4\nMD5\nSHA-1\nSHA-224\nSHA-256\nSHA-384\nSHA-512\n";
-        let crc = "12345678";
-        let md = "0123456789abcdef0123456789abcdef";
-        let sha1 = "0123456789abcdef0123456789abcdef01234567";
-        let sums = format!(
-            "yq_linux_386  {crc} {md} {md} {sha1} {} {B} {}\n\
-             yq_linux_amd64  {crc} {md} {md} {sha1} {} {A} {}\n",
-            "c".repeat(56),
-            "d".repeat(96),
-            "c".repeat(56),
-            "d".repeat(96),
-        );
+        let texts = [YQ_COLUMNS, YQ_ORDER];
         assert_eq!(sources[0].files().len(), 2);
         assert_eq!(
-            sources[0]
-                .lookup(&[&sums, order], "yq_linux_amd64")
-                .unwrap(),
-            A
+            sources[0].lookup(&texts, "yq_linux_amd64").unwrap(),
+            YQ_AMD64
         );
-        assert_eq!(
-            sources[0].lookup(&[&sums, order], "yq_linux_386").unwrap(),
-            B
-        );
+        assert_eq!(sources[0].lookup(&texts, "yq_linux_386").unwrap(), YQ_386);
         // An order file without SHA-256: no hash from this source.
         let err = sources[0]
-            .lookup(&[&sums, "MD5\n"], "yq_linux_amd64")
+            .lookup(&[YQ_COLUMNS, "MD5\n"], "yq_linux_amd64")
             .unwrap_err();
         assert!(matches!(err, VerifyError::MissingLine { .. }));
-        let bsd = format!("MD5 (yq_linux_amd64) = {md}\nSHA256 (yq_linux_amd64) = {A}\n");
-        assert_eq!(sources[1].lookup(&[&bsd], "yq_linux_amd64").unwrap(), A);
+        // The BSD list (every algorithm per file) agrees.
+        assert_eq!(
+            sources[1].lookup(&[YQ_BSD], "yq_linux_amd64").unwrap(),
+            YQ_AMD64
+        );
+    }
+
+    /// Every dialect the parsers read, from a real-shaped file, gives the hash of the asset
+    /// it covers.
+    #[test]
+    fn each_dialect_yields_the_right_hash() {
+        let gnu = |text: &str, name: &str| Checksums::parse(text, "u").unwrap().find(name, "u");
+        let bsd = |text: &str, name: &str| Checksums::parse_bsd(text, "u").unwrap().find(name, "u");
+        // GNU `hash  name`: GoReleaser and `sha256sum`.
+        assert_eq!(
+            gnu(GH_SUMS, "gh_2.63.0_linux_amd64.tar.gz").unwrap(),
+            GH_AMD64
+        );
+        assert_eq!(gnu(JQ_SUMS, "jq-linux-amd64").unwrap(), JQ_AMD64);
+        assert_eq!(
+            gnu(HUGO_SUMS, "hugo_0.139.0_linux-amd64.tar.gz").unwrap(),
+            HUGO_AMD64
+        );
+        // GNU binary mode, `hash *name`.
+        let name = "tool_1.2.3_linux_amd64.tar.gz";
+        assert_eq!(gnu(ACME_BINARY_MODE, name).unwrap(), ACME_AMD64);
+        // BSD `SHA256 (name) = hash` (`shasum --tag`), and `rhash --bsd` with every algorithm.
+        assert_eq!(bsd(ACME_BSD, name).unwrap(), ACME_AMD64);
+        assert_eq!(bsd(YQ_BSD, "yq_linux_amd64").unwrap(), YQ_AMD64);
+        // A sidecar with the name, and one with the hex alone.
+        let musl = "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz";
+        assert_eq!(parse_sidecar(RG_SIDECAR, musl).as_deref(), Some(RG_MUSL));
+        assert_eq!(
+            parse_sidecar(ACME_SIDECAR, name).as_deref(),
+            Some(ACME_AMD64)
+        );
+        // yq's columns: SHA-256 is the 18th of 31 hashes, among other 64-digit ones.
+        let columns = Checksums::parse_columns(YQ_COLUMNS, YQ_ORDER, "u").unwrap();
+        assert_eq!(columns.find("yq_linux_amd64", "u").unwrap(), YQ_AMD64);
+        // A dialect's file read as another one gives nothing, never a wrong hash.
+        assert!(gnu(YQ_BSD, "yq_linux_amd64").is_err());
+        assert!(bsd(GH_SUMS, "gh_2.63.0_linux_amd64.tar.gz").is_err());
+        assert!(gnu(YQ_COLUMNS, "yq_linux_amd64").is_err());
+    }
+
+    /// The hash of the asset chosen for linux_amd64, through the sources each fixture
+    /// release publishes, from the fixture files.
+    #[test]
+    fn each_fixture_release_publishes_the_chosen_assets_hash() {
+        let published = |name: &str| -> &str {
+            match name {
+                "gh_2.63.0_checksums.txt" => GH_SUMS,
+                "sha256sum.txt" => JQ_SUMS,
+                "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz.sha256" => RG_SIDECAR,
+                "checksums" => YQ_COLUMNS,
+                "checksums_hashes_order" => YQ_ORDER,
+                "checksums-bsd" => YQ_BSD,
+                "hugo_0.139.0_checksums.txt" => HUGO_SUMS,
+                other => panic!("no fixture for `{other}`"),
+            }
+        };
+        for (release, bin, want) in [
+            (gh(), "gh", GH_AMD64),
+            (jq(), "jq", JQ_AMD64),
+            (ripgrep(), "rg", RG_MUSL),
+            (yq(), "yq", YQ_AMD64),
+            (hugo(), "hugo", HUGO_AMD64),
+        ] {
+            let asset = choose_asset(&release.assets, Target::LinuxAmd64, None, bin).unwrap();
+            let source = &hash_sources(&release, asset)[0];
+            let texts: Vec<&str> = source.files().iter().map(|f| published(&f.name)).collect();
+            assert_eq!(source.lookup(&texts, &asset.name).unwrap(), want, "{bin}");
+        }
+        // A release uploaded since GitHub computes digests: the API's digest comes first,
+        // and the files it also publishes agree with it.
+        let acme = acme();
+        let asset = choose_asset(&acme.assets, Target::LinuxAmd64, None, "tool").unwrap();
+        let sources = hash_sources(&acme, asset);
+        assert_eq!(sources[0], HashSource::Digest(ACME_AMD64.to_owned()));
+        let names: Vec<String> = sources
+            .iter()
+            .flat_map(|s| s.files().into_iter().map(|a| a.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "tool_1.2.3_linux_amd64.tar.gz.sha256",
+                "checksums.txt",
+                "checksums-bsd.txt"
+            ]
+        );
+        for (source, text) in sources[1..]
+            .iter()
+            .zip([ACME_SIDECAR, ACME_BINARY_MODE, ACME_BSD])
+        {
+            assert_eq!(source.lookup(&[text], &asset.name).unwrap(), ACME_AMD64);
+        }
     }
 
     #[test]

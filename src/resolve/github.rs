@@ -96,7 +96,8 @@ fn encode_segment(text: &str) -> String {
     out
 }
 
-/// Releases shaped like real ones, for the unit tests of asset choice and hash sources.
+/// Releases shaped like real ones (`fixtures/releases/`), for the unit tests of asset choice
+/// and hash sources.
 #[cfg(test)]
 pub(crate) mod samples {
     use super::{Asset, Release};
@@ -120,135 +121,41 @@ pub(crate) mod samples {
         }
     }
 
-    /// cli/cli v2.63.0.
+    fn fixture(json: &str) -> Release {
+        Release::parse(json).expect("a fixture release parses")
+    }
+
+    /// cli/cli v2.63.0: GoReleaser archives, packages, one `gh_2.63.0_checksums.txt`.
     pub fn gh() -> Release {
-        release(
-            "cli/cli",
-            "v2.63.0",
-            &[
-                "gh_2.63.0_checksums.txt",
-                "gh_2.63.0_linux_386.deb",
-                "gh_2.63.0_linux_386.rpm",
-                "gh_2.63.0_linux_386.tar.gz",
-                "gh_2.63.0_linux_amd64.deb",
-                "gh_2.63.0_linux_amd64.rpm",
-                "gh_2.63.0_linux_amd64.tar.gz",
-                "gh_2.63.0_linux_arm64.deb",
-                "gh_2.63.0_linux_arm64.rpm",
-                "gh_2.63.0_linux_arm64.tar.gz",
-                "gh_2.63.0_linux_armv6.deb",
-                "gh_2.63.0_linux_armv6.rpm",
-                "gh_2.63.0_linux_armv6.tar.gz",
-                "gh_2.63.0_macOS_amd64.zip",
-                "gh_2.63.0_macOS_arm64.zip",
-                "gh_2.63.0_macOS_universal.pkg",
-                "gh_2.63.0_windows_386.msi",
-                "gh_2.63.0_windows_386.zip",
-                "gh_2.63.0_windows_amd64.msi",
-                "gh_2.63.0_windows_amd64.zip",
-                "gh_2.63.0_windows_arm64.msi",
-                "gh_2.63.0_windows_arm64.zip",
-            ],
-        )
+        fixture(include_str!("../../fixtures/releases/gh-v2.63.0.json"))
     }
 
-    /// jqlang/jq jq-1.7.1.
+    /// jqlang/jq jq-1.7.1: bare binaries, legacy names, `sha256sum.txt`.
     pub fn jq() -> Release {
-        release(
-            "jqlang/jq",
-            "jq-1.7.1",
-            &[
-                "jq-1.7.1.tar.gz",
-                "jq-1.7.1.zip",
-                "jq-linux-amd64",
-                "jq-linux-arm64",
-                "jq-linux-armel",
-                "jq-linux-armhf",
-                "jq-linux-i386",
-                "jq-linux-mips",
-                "jq-linux-mips64",
-                "jq-linux-mips64el",
-                "jq-linux-mips64r6",
-                "jq-linux-mips64r6el",
-                "jq-linux-mipsel",
-                "jq-linux-mipsr6",
-                "jq-linux-mipsr6el",
-                "jq-linux-powerpc",
-                "jq-linux-ppc64el",
-                "jq-linux-riscv64",
-                "jq-linux-s390x",
-                "jq-linux64",
-                "jq-macos-amd64",
-                "jq-macos-arm64",
-                "jq-osx-amd64",
-                "jq-win64.exe",
-                "jq-windows-amd64.exe",
-                "jq-windows-i386.exe",
-                "sha256sum.txt",
-            ],
-        )
+        fixture(include_str!("../../fixtures/releases/jq-1.7.1.json"))
     }
 
-    /// BurntSushi/ripgrep 14.1.1: every archive has a `.sha256` sidecar.
+    /// BurntSushi/ripgrep 14.1.1: Rust target triples, a `.sha256` sidecar per asset.
     pub fn ripgrep() -> Release {
-        let archives = [
-            "ripgrep-14.1.1-aarch64-apple-darwin.tar.gz",
-            "ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz",
-            "ripgrep-14.1.1-armv7-unknown-linux-gnueabihf.tar.gz",
-            "ripgrep-14.1.1-armv7-unknown-linux-musleabi.tar.gz",
-            "ripgrep-14.1.1-armv7-unknown-linux-musleabihf.tar.gz",
-            "ripgrep-14.1.1-i686-pc-windows-msvc.zip",
-            "ripgrep-14.1.1-i686-unknown-linux-gnu.tar.gz",
-            "ripgrep-14.1.1-powerpc64-unknown-linux-gnu.tar.gz",
-            "ripgrep-14.1.1-s390x-unknown-linux-gnu.tar.gz",
-            "ripgrep-14.1.1-x86_64-apple-darwin.tar.gz",
-            "ripgrep-14.1.1-x86_64-pc-windows-gnu.zip",
-            "ripgrep-14.1.1-x86_64-pc-windows-msvc.zip",
-            "ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz",
-            "ripgrep_14.1.1-1_amd64.deb",
-        ];
-        let mut names: Vec<String> = Vec::new();
-        for a in archives {
-            names.push(a.to_owned());
-            names.push(format!("{a}.sha256"));
-        }
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        release("BurntSushi/ripgrep", "14.1.1", &names)
+        fixture(include_str!("../../fixtures/releases/ripgrep-14.1.1.json"))
     }
 
-    /// mikefarah/yq v4.44.6 (abridged).
+    /// mikefarah/yq v4.44.3: bare binaries and archives, `checksums` in columns.
     pub fn yq() -> Release {
-        release(
-            "mikefarah/yq",
-            "v4.44.6",
-            &[
-                "checksums",
-                "checksums-bsd",
-                "checksums_hashes_order",
-                "extract-checksum.sh",
-                "install-man-page.sh",
-                "yq_darwin_amd64",
-                "yq_darwin_amd64.tar.gz",
-                "yq_darwin_arm64",
-                "yq_darwin_arm64.tar.gz",
-                "yq_linux_386",
-                "yq_linux_386.tar.gz",
-                "yq_linux_amd64",
-                "yq_linux_amd64.tar.gz",
-                "yq_linux_arm",
-                "yq_linux_arm.tar.gz",
-                "yq_linux_arm64",
-                "yq_linux_arm64.tar.gz",
-                "yq_linux_mips64le",
-                "yq_linux_ppc64le",
-                "yq_linux_riscv64",
-                "yq_linux_s390x",
-                "yq_man_page_only.tar.gz",
-                "yq_windows_386.exe",
-                "yq_windows_amd64.exe",
-                "yq_windows_amd64.zip",
-            ],
-        )
+        fixture(include_str!("../../fixtures/releases/yq-v4.44.3.json"))
+    }
+
+    /// gohugoio/hugo v0.139.0: three editions, universal macOS builds, legacy names.
+    pub fn hugo() -> Release {
+        fixture(include_str!("../../fixtures/releases/hugo-v0.139.0.json"))
+    }
+
+    /// A synthetic GoReleaser v2 release as GitHub lists it today: a `digest` on every asset,
+    /// SBOMs, signatures, a binary-mode `checksums.txt`, a BSD list and a bare sidecar.
+    pub fn acme() -> Release {
+        fixture(include_str!(
+            "../../fixtures/releases/acme-tool-v1.2.3.json"
+        ))
     }
 }
 
@@ -280,16 +187,8 @@ mod tests {
 
     #[test]
     fn release_json_ignores_unknown_fields() {
-        let json = format!(
-            r#"{{"url":"x","id":1,"tag_name":"v2.63.0","name":"GitHub CLI 2.63.0",
-            "draft":false,"prerelease":false,"author":{{"login":"x"}},
-            "assets":[{{"id":2,"name":"gh_2.63.0_linux_amd64.tar.gz","size":12345,
-              "content_type":"application/gzip","digest":"sha256:{A}",
-              "browser_download_url":"https://github.com/cli/cli/releases/download/v2.63.0/gh_2.63.0_linux_amd64.tar.gz"}},
-              {{"name":"gh_2.63.0_checksums.txt","size":10,"digest":null,
-              "browser_download_url":"https://github.com/cli/cli/releases/download/v2.63.0/gh_2.63.0_checksums.txt"}}]}}"#
-        );
-        let r = Release::parse(&json).unwrap();
+        let json = include_str!("../../fixtures/releases/unknown-fields.json");
+        let r = Release::parse(json).unwrap();
         assert_eq!(r.tag_name, "v2.63.0");
         assert!(!r.prerelease);
         assert_eq!(r.assets.len(), 2);
@@ -303,6 +202,41 @@ mod tests {
                 .assets
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn every_fixture_release_parses_with_its_listing() {
+        let releases = [
+            ("v2.63.0", samples::gh(), 22),
+            ("jq-1.7.1", samples::jq(), 27),
+            ("14.1.1", samples::ripgrep(), 28),
+            ("v4.44.3", samples::yq(), 54),
+            ("v0.139.0", samples::hugo(), 30),
+            ("v1.2.3", samples::acme(), 19),
+        ];
+        for (tag, release, count) in releases {
+            assert_eq!(release.tag_name, tag);
+            assert!(!release.prerelease, "{tag}");
+            assert_eq!(release.assets.len(), count, "{tag}");
+            for asset in &release.assets {
+                assert!(asset.size > 0, "{tag}: {}", asset.name);
+                assert!(
+                    asset
+                        .browser_download_url
+                        .ends_with(&format!("/{tag}/{}", asset.name)),
+                    "{tag}: {}",
+                    asset.browser_download_url
+                );
+                // Assets uploaded before GitHub computed digests (2025) have none; the
+                // synthetic acme release, uploaded since, has one on every asset.
+                assert_eq!(
+                    asset.sha256_digest().is_some(),
+                    tag == "v1.2.3",
+                    "{tag}: {}",
+                    asset.name
+                );
+            }
+        }
     }
 
     #[test]
