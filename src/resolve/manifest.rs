@@ -443,21 +443,8 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_tool() {
-        let m = parse(&format!(
-            r#"
-targets = ["linux_amd64", "linux_arm64", "linux_amd64"]
-
-[tools]
-platform = "5.10.8"
-upsun = "latest"
-gh = {{ github = "cli/cli", version = "v2.63.0", bin = "gh", asset = "gh_*_linux_amd64.tar.gz" }}
-ripgrep = {{ github = "BurntSushi/ripgrep", version = "14.1.1", bin = "rg" }}
-foo = {{ url = "https://example.com/foo-linux-amd64", sha256 = "{}", bin = "foo" }}
-
-[tools.jq]
-github = "jqlang/jq"
-"#,
-            SHA.to_ascii_uppercase()
+        let m = parse(include_str!(
+            "../../fixtures/manifests/valid/every-kind.toml"
         ))
         .unwrap();
         assert_eq!(m.targets, [Target::LinuxAmd64, Target::LinuxArm64]);
@@ -509,19 +496,29 @@ github = "jqlang/jq"
     #[test]
     fn an_empty_manifest_is_fine() {
         assert_eq!(parse("").unwrap(), Manifest::default());
-        assert_eq!(parse("[tools]\n").unwrap(), Manifest::default());
+        assert_eq!(
+            parse(include_str!("../../fixtures/manifests/valid/no-tools.toml")).unwrap(),
+            Manifest::default()
+        );
     }
 
     #[test]
     fn cli_tools_take_a_table_too() {
-        let m = parse("[tools]\nplatform = { version = \"v5.10.8\" }\n").unwrap();
+        let m = parse(include_str!(
+            "../../fixtures/manifests/valid/platform-table.toml"
+        ))
+        .unwrap();
         assert_eq!(m.tools[0].source, Source::Cli(Tool::Platform));
         assert_eq!(m.tools[0].version.as_deref(), Some("v5.10.8"));
     }
 
+    /// Each malformed manifest in `fixtures/manifests/malformed/` (its last line says what to
+    /// expect) fails at that line and column with that message.
     #[test]
     fn errors_point_at_the_line_and_column() {
-        let e = err("[tools]\ngh = { github = \"cli/cli\", bni = \"gh\" }\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-field.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 28), "{e}");
         assert!(e.message.contains("unknown field `bni`"), "{e}");
         assert_eq!(e.exit_code(), 2);
@@ -532,18 +529,27 @@ github = "jqlang/jq"
             "{e}"
         );
 
-        let e = err("[tools]\ngh = { github = \"cli\" }\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/not-owner-repo.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 17), "{e}");
         assert!(e.message.contains("not OWNER/REPO"), "{e}");
 
-        let e = err("targets = [\"linux_amd64\", \"linux_386\"]\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-target.toml"
+        ));
         assert_eq!((e.line, e.column), (1, 27), "{e}");
         assert!(e.message.contains("unknown target `linux_386`"), "{e}");
 
-        let e = err("[tools]\nplatform = \"5.x\"\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/bad-cli-version.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 12), "{e}");
+        assert!(e.message.contains("not a version"), "{e}");
 
-        let e = err("[tools]\ngh = \"2.63.0\"\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-tool-with-version.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 1), "{e}");
         assert!(
             e.message.contains("github = \\\"OWNER/REPO\\\"")
@@ -551,16 +557,55 @@ github = "jqlang/jq"
             "{e}"
         );
 
-        let e = err("[tool]\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/tool-not-tools.toml"
+        ));
         assert_eq!(e.line, 1, "{e}");
         assert!(e.message.contains("unknown field `tool`"), "{e}");
 
-        let e = err("[tools]\ngh = 3\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/tool-is-a-number.toml"
+        ));
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("a version string or a table"), "{e}");
 
-        let e = err("[tools\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unclosed-table.toml"
+        ));
         assert_eq!(e.line, 1, "{e}");
+
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/same-command-twice.toml"
+        ));
+        assert_eq!((e.line, e.column), (3, 5), "{e}");
+        assert!(e.message.contains("both install the command `x`"), "{e}");
+    }
+
+    /// The `# expect:` comment closing each malformed fixture is what the parser says.
+    #[test]
+    fn malformed_fixtures_say_where_they_fail() {
+        for text in [
+            include_str!("../../fixtures/manifests/malformed/unknown-field.toml"),
+            include_str!("../../fixtures/manifests/malformed/not-owner-repo.toml"),
+            include_str!("../../fixtures/manifests/malformed/unknown-target.toml"),
+            include_str!("../../fixtures/manifests/malformed/bad-cli-version.toml"),
+            include_str!("../../fixtures/manifests/malformed/unknown-tool-with-version.toml"),
+            include_str!("../../fixtures/manifests/malformed/tool-not-tools.toml"),
+            include_str!("../../fixtures/manifests/malformed/tool-is-a-number.toml"),
+            include_str!("../../fixtures/manifests/malformed/unclosed-table.toml"),
+            include_str!("../../fixtures/manifests/malformed/same-command-twice.toml"),
+        ] {
+            let e = err(text);
+            let expect = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# expect: "))
+                .expect("an `# expect:` line");
+            let (at, message) = expect
+                .split_once(": ")
+                .expect("`line L, column C: message`");
+            assert_eq!(at, format!("line {}, column {}", e.line, e.column), "{e}");
+            assert!(e.message.contains(message), "{e}\n{text}");
+        }
     }
 
     #[test]
