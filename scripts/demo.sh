@@ -17,16 +17,20 @@ case "$(uname -s)/$(uname -m)" in
 esac
 
 echo "== building a fixture mirror of upsun/cli v$version in $work/mirror"
+# The archive's files are fixtures/cli-archive/ (shared with the integration tests), with
+# @BIN@ and @VERSION@ filled in; the layout is SPEC.md's: the binary at the root, README.md,
+# completion/bash/BIN.bash, completion/zsh/_BIN.
+fill() { sed -e "s/@BIN@/$1/g" -e "s/@VERSION@/$version/g" "fixtures/cli-archive/$2"; }
 release="$work/mirror/upsun/cli/releases/download/v$version"
 mkdir -p "$release" "$work/stage"
 for bin in platform upsun; do
   stage="$work/stage/$bin"
   mkdir -p "$stage/completion/bash" "$stage/completion/zsh"
-  printf '#!/bin/sh\necho "%s CLI %s"\n' "$bin" "$version" > "$stage/$bin"
+  fill "$bin" bin.sh > "$stage/$bin"
   chmod 0755 "$stage/$bin"
-  echo "# $bin CLI" > "$stage/README.md"
-  echo "complete -F _$bin $bin" > "$stage/completion/bash/$bin.bash"
-  echo "#compdef $bin" > "$stage/completion/zsh/_$bin"
+  fill "$bin" README.md > "$stage/README.md"
+  fill "$bin" completion.bash > "$stage/completion/bash/$bin.bash"
+  fill "$bin" completion.zsh > "$stage/completion/zsh/_$bin"
   tar -C "$stage" -czf "$release/${bin}_${version}_${target}.tar.gz" "$bin" README.md completion
 done
 (cd "$release" && sha256sum -- *.tar.gz > checksums.txt)

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::cache::Cache;
+use crate::cache::{Cache, IndexEntry};
 use crate::diag::{FsError, IoContext};
 use crate::fsutil::{readable, write_atomic};
 use crate::resolve::catalog::Version;
+use crate::resolve::checksums::Checksums;
 use crate::resolve::release_url;
 use crate::verify;
 
@@ -29,49 +30,8 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
             // A `url:` tool: it has no place in github.com's layout.
             continue;
         }
-        // Shared: a concurrent `prune` cannot remove the blob while it is copied.
-        let _held = cache.lock_shared(&entry.sha256)?;
-        let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
+        if !export_blob(cache, dir, &tmp, &entry, warn)? {
             continue;
-        };
-        let release = dir
-            .join(&entry.owner)
-            .join(&entry.repo)
-            .join("releases")
-            .join("download")
-            .join(&entry.tag);
-        let dest = release.join(&entry.asset);
-        if !safe_component(&entry.owner)
-            || !safe_component(&entry.repo)
-            || !safe_component(&entry.tag)
-            || !safe_component(&entry.asset)
-        {
-            warn(&format!(
-                "skipping cache entry with an unsafe name: {}",
-                entry.url
-            ));
-            continue;
-        }
-        fs::create_dir_all(&release).fs("create the directory", &release)?;
-        let same = verify::hash_file(&dest).is_ok_and(|(h, _)| h == entry.sha256);
-        if !same {
-            fs::create_dir_all(&tmp).fs("create the directory", &tmp)?;
-            let staged = tmp.join(&entry.sha256);
-            let _ = fs::remove_file(&staged);
-            // A copy, not a hard link: the mirror is handed to web servers, uploaders and
-            // people, and a write through a shared inode would damage the cache too.
-            fs::copy(&blob, &staged).fs("copy to", &staged)?;
-            readable(&staged)?;
-            let (copied, _) = verify::hash_file(&staged).fs("read", &staged)?;
-            if copied != entry.sha256 {
-                let _ = fs::remove_file(&staged);
-                warn(&format!(
-                    "`{}` changed while it was copied; skipping it",
-                    blob.display()
-                ));
-                continue;
-            }
-            fs::rename(&staged, &dest).fs("write", &dest)?;
         }
         written += 1;
         releases
@@ -89,37 +49,105 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
         }
     }
     for ((owner, repo, tag), assets) in &releases {
-        let release = dir
-            .join(owner)
-            .join(repo)
-            .join("releases")
-            .join("download")
-            .join(tag);
-        let path = release.join("checksums.txt");
-        // Keep lines for assets another export wrote, unless we now hold the same name.
-        let mut lines: BTreeMap<String, String> = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| verify::Checksums::parse(&t, "").ok())
-            .map(|c| c.into_map())
-            .unwrap_or_default();
-        lines.extend(assets.iter().map(|(a, (h, _))| (a.clone(), h.clone())));
-        let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
-        write_atomic(&tmp, &path, body.as_bytes())?;
+        write_checksums(&download_dir(dir, owner, repo, tag), &tmp, assets)?;
         write_release_json(dir, &tmp, owner, repo, tag, assets)?;
     }
     for ((owner, repo), (version, tag)) in &newest {
-        let path = dir.join(owner).join(repo).join("releases").join("latest");
-        // A tree exported before from a fuller cache may already name a newer release.
-        let existing = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| Version::parse_loose(t.trim()));
-        if existing.is_some_and(|e| e > *version) {
-            continue;
-        }
-        write_atomic(&tmp, &path, format!("{tag}\n").as_bytes())?;
+        write_latest(dir, &tmp, owner, repo, version, tag)?;
     }
     let _ = fs::remove_dir_all(&tmp);
     Ok(written)
+}
+
+/// `{dir}/{owner}/{repo}/releases/download/{tag}`.
+fn download_dir(dir: &Path, owner: &str, repo: &str, tag: &str) -> PathBuf {
+    dir.join(owner)
+        .join(repo)
+        .join("releases")
+        .join("download")
+        .join(tag)
+}
+
+/// Copies one cached artifact to its place in the tree, unless an intact copy is there
+/// already; `false` when it is skipped (damaged, unsafe name, changed while copied).
+fn export_blob(
+    cache: &Cache,
+    dir: &Path,
+    tmp: &Path,
+    entry: &IndexEntry,
+    warn: &dyn Fn(&str),
+) -> Result<bool, FsError> {
+    // Shared: a concurrent `prune` cannot remove the blob while it is copied.
+    let _held = cache.lock_shared(&entry.sha256)?;
+    let Some(blob) = cache.verified_blob(&entry.sha256, warn)? else {
+        return Ok(false);
+    };
+    let names = [&entry.owner, &entry.repo, &entry.tag, &entry.asset];
+    if !names.iter().all(|n| safe_component(n)) {
+        warn(&format!(
+            "skipping cache entry with an unsafe name: {}",
+            entry.url
+        ));
+        return Ok(false);
+    }
+    let release = download_dir(dir, &entry.owner, &entry.repo, &entry.tag);
+    let dest = release.join(&entry.asset);
+    fs::create_dir_all(&release).fs("create the directory", &release)?;
+    if verify::hash_file(&dest).is_ok_and(|(h, _)| h == entry.sha256) {
+        return Ok(true);
+    }
+    fs::create_dir_all(tmp).fs("create the directory", tmp)?;
+    let staged = tmp.join(&entry.sha256);
+    let _ = fs::remove_file(&staged);
+    // A copy, not a hard link: the mirror is handed to web servers, uploaders and
+    // people, and a write through a shared inode would damage the cache too.
+    fs::copy(&blob, &staged).fs("copy to", &staged)?;
+    readable(&staged)?;
+    let (copied, _) = verify::hash_file(&staged).fs("read", &staged)?;
+    if copied != entry.sha256 {
+        let _ = fs::remove_file(&staged);
+        warn(&format!(
+            "`{}` changed while it was copied; skipping it",
+            blob.display()
+        ));
+        return Ok(false);
+    }
+    fs::rename(&staged, &dest).fs("write", &dest)?;
+    Ok(true)
+}
+
+/// The release's `checksums.txt`: the assets held, plus lines for assets another export
+/// wrote, unless we now hold the same name.
+fn write_checksums(release: &Path, tmp: &Path, assets: &ReleaseAssets) -> Result<(), FsError> {
+    let path = release.join("checksums.txt");
+    let mut lines: BTreeMap<String, String> = fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| Checksums::parse(&t, "").ok())
+        .map(|c| c.into_map())
+        .unwrap_or_default();
+    lines.extend(assets.iter().map(|(a, (h, _))| (a.clone(), h.clone())));
+    let body: String = lines.iter().map(|(a, h)| format!("{h}  {a}\n")).collect();
+    write_atomic(tmp, &path, body.as_bytes())
+}
+
+/// `{owner}/{repo}/releases/latest` naming `tag`, unless a tree exported before from a fuller
+/// cache already names a newer release.
+fn write_latest(
+    dir: &Path,
+    tmp: &Path,
+    owner: &str,
+    repo: &str,
+    version: &Version,
+    tag: &str,
+) -> Result<(), FsError> {
+    let path = dir.join(owner).join(repo).join("releases").join("latest");
+    let existing = fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| Version::parse_loose(t.trim()));
+    if existing.is_some_and(|e| e > *version) {
+        return Ok(());
+    }
+    write_atomic(tmp, &path, format!("{tag}\n").as_bytes())
 }
 
 /// A release's assets held: name → (sha256, size).

@@ -1,17 +1,16 @@
-//! Trust decisions: parsing `checksums.txt` and hashing bytes as they stream past.
+//! The trust gate: hashing bytes as they stream past, and comparing the result with the hash
+//! they must have. Where that hash comes from is [`crate::resolve`]'s business (a lock pin, a
+//! pinned hash, or what the release publishes, read by [`crate::resolve::checksums`]).
 //!
-//! Fail closed: an asset is trusted only when exactly one SHA-256 is published for its name
-//! and the bytes hash to it. Anything ambiguous is an error, never a guess.
+//! Fail closed: bytes are trusted only when they hash to exactly the expected SHA-256; a
+//! mismatch names the URL and both hashes. [`VerifyError`] is every trust failure, wherever it
+//! is found (a checksums file that does not list the asset is one too).
 
-use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Code, Diagnostic};
-
-/// The longest line accepted in a checksums file; real ones are ~100 bytes.
-const MAX_LINE: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -72,79 +71,6 @@ impl Diagnostic for VerifyError {
 pub fn parse_sha256(text: &str) -> Option<String> {
     (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| text.to_ascii_lowercase())
-}
-
-/// `checksums.txt` as GoReleaser (and `sha256sum`) write it: `<hex>  <name>` per line, the
-/// name optionally prefixed by `*` (binary mode) or `./`; CRLF, upper-case hex, blank lines and
-/// a leading byte-order mark are accepted. Lines that are not checksum lines (comments, junk)
-/// are ignored, but a name listed twice with different hashes poisons that name.
-#[derive(Debug, Default)]
-pub struct Checksums {
-    entries: BTreeMap<String, Option<String>>,
-}
-
-impl Checksums {
-    pub fn parse(text: &str, url: &str) -> Result<Checksums, VerifyError> {
-        let mut entries: BTreeMap<String, Option<String>> = BTreeMap::new();
-        // A byte-order mark (a file saved on Windows) would hide the first line's hash.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        for (index, line) in text.split('\n').enumerate() {
-            if line.len() > MAX_LINE {
-                return Err(VerifyError::Malformed {
-                    url: url.to_string(),
-                    line: index + 1,
-                    reason: format!("is longer than {MAX_LINE} bytes"),
-                });
-            }
-            let line = line.strip_suffix('\r').unwrap_or(line).trim();
-            let Some((hash, name)) = line.split_once(char::is_whitespace) else {
-                continue;
-            };
-            let Some(hash) = parse_sha256(hash) else {
-                continue;
-            };
-            let name = name.trim_start();
-            let name = name.strip_prefix('*').unwrap_or(name);
-            let name = name.strip_prefix("./").unwrap_or(name);
-            if name.is_empty() {
-                continue;
-            }
-            match entries.get_mut(name) {
-                None => {
-                    entries.insert(name.to_string(), Some(hash));
-                }
-                Some(existing) => {
-                    if existing.as_deref() != Some(hash.as_str()) {
-                        *existing = None;
-                    }
-                }
-            }
-        }
-        Ok(Checksums { entries })
-    }
-
-    /// Every name with exactly one hash.
-    pub fn into_map(self) -> BTreeMap<String, String> {
-        self.entries
-            .into_iter()
-            .filter_map(|(name, hash)| Some((name, hash?)))
-            .collect()
-    }
-
-    /// The one hash published for `asset`.
-    pub fn get(&self, asset: &str, url: &str) -> Result<&str, VerifyError> {
-        match self.entries.get(asset) {
-            Some(Some(hash)) => Ok(hash),
-            Some(None) => Err(VerifyError::Ambiguous {
-                asset: asset.to_string(),
-                url: url.to_string(),
-            }),
-            None => Err(VerifyError::MissingLine {
-                asset: asset.to_string(),
-                url: url.to_string(),
-            }),
-        }
-    }
 }
 
 /// Hex of a finished SHA-256.
@@ -230,79 +156,6 @@ mod tests {
 
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-
-    fn parse(text: &str) -> Checksums {
-        Checksums::parse(text, "u").unwrap()
-    }
-
-    #[test]
-    fn goreleaser_format() {
-        let c = parse(&format!(
-            "{A}  platform_5.10.8_linux_amd64.tar.gz\n{B}  upsun_5.10.8_linux_amd64.tar.gz\n"
-        ));
-        assert_eq!(c.get("platform_5.10.8_linux_amd64.tar.gz", "u").unwrap(), A);
-        assert_eq!(c.get("upsun_5.10.8_linux_amd64.tar.gz", "u").unwrap(), B);
-    }
-
-    #[test]
-    fn binary_marker_dot_slash_crlf_uppercase_blank_lines() {
-        let upper = A.to_ascii_uppercase();
-        let c = parse(&format!(
-            "\r\n{upper} *one.tar.gz\r\n\n{B}  ./two.tar.gz\r\n\n"
-        ));
-        assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
-        assert_eq!(c.get("two.tar.gz", "u").unwrap(), B);
-    }
-
-    #[test]
-    fn byte_order_mark_is_skipped() {
-        let c = parse(&format!("\u{feff}{A}  one.tar.gz\r\n{B}  two.tar.gz\r\n"));
-        assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
-        assert_eq!(c.get("two.tar.gz", "u").unwrap(), B);
-    }
-
-    #[test]
-    fn missing_name_is_an_error() {
-        let c = parse(&format!("{A}  one.tar.gz\n"));
-        assert!(matches!(
-            c.get("two.tar.gz", "u"),
-            Err(VerifyError::MissingLine { .. })
-        ));
-        // A prefix or suffix of a listed name is not that name.
-        assert!(c.get("one.tar", "u").is_err());
-        assert!(c.get("ne.tar.gz", "u").is_err());
-    }
-
-    #[test]
-    fn two_hashes_for_one_name_is_ambiguous() {
-        let c = parse(&format!("{A}  one.tar.gz\n{B}  ./one.tar.gz\n"));
-        assert!(matches!(
-            c.get("one.tar.gz", "u"),
-            Err(VerifyError::Ambiguous { .. })
-        ));
-        // The same hash twice is harmless.
-        let c = parse(&format!("{A}  one.tar.gz\n{A}  *one.tar.gz\n"));
-        assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
-    }
-
-    #[test]
-    fn junk_lines_are_ignored_and_never_match() {
-        let c = parse(&format!(
-            "# comment\nnot-a-hash  one.tar.gz\n{}  short.tar.gz\n{A}\n{A}  one.tar.gz\n",
-            &A[..63]
-        ));
-        assert_eq!(c.get("one.tar.gz", "u").unwrap(), A);
-        assert!(c.get("short.tar.gz", "u").is_err());
-    }
-
-    #[test]
-    fn overlong_lines_are_refused() {
-        let text = format!("{A}  {}\n", "x".repeat(MAX_LINE));
-        assert!(matches!(
-            Checksums::parse(&text, "u"),
-            Err(VerifyError::Malformed { line: 1, .. })
-        ));
-    }
 
     #[test]
     fn hash_reader_hashes_everything() {

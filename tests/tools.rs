@@ -2,9 +2,10 @@
 //! `url:` SPECs, asset choice, hash sources, every archive format, the manifest, the lock file,
 //! `list`, `uninstall`, `completions` and `mirror`.
 //!
-//! The fixtures copy the naming schemes of real releases: gh (GoReleaser archives with the
-//! binary under `bin/`, one `gh_{v}_checksums.txt`), jq (bare binaries, `sha256sum.txt`),
-//! ripgrep (Rust target triples, one `.sha256` sidecar per asset). Every release is served by a
+//! The releases list every asset of real ones (`fixtures/releases/`): gh (GoReleaser archives
+//! with the binary under `bin/`, one `gh_{v}_checksums.txt`), jq (bare binaries,
+//! `sha256sum.txt`), ripgrep (Rust target triples, one `.sha256` sidecar per asset); the
+//! manifests are `fixtures/manifests/valid/`. Every release is served by a
 //! [`TestServer`] in github.com's layout plus the release API at `/api/v3/…` (the mirror layout).
 
 mod common;
@@ -12,7 +13,7 @@ mod common;
 use std::path::Path;
 
 use common::fixtures::{
-    self, Release, cli_release, github_release, mount_github_release, mount_release,
+    self, Release, cli_release, fixture, github_release, mount_github_release, mount_release,
     release_api_path, sha256_hex, tar_gz, this_target, zip_stored,
 };
 use common::server::{Behavior, TestServer};
@@ -35,111 +36,92 @@ fn script(tool: &str, from: &str) -> Vec<u8> {
     format!("#!/bin/sh\necho \"{tool} from {from}\"\n").into_bytes()
 }
 
-/// gh 2.63.0: `gh_2.63.0_{os}_{arch}.tar.gz` holding `gh_2.63.0_{os}_{arch}/bin/gh`, the
-/// packages and other platforms beside them, and one `gh_2.63.0_checksums.txt`.
-fn gh_release() -> Release {
-    let mut assets = Vec::new();
-    for arch in ["amd64", "arm64", "386", "armv6"] {
-        let dir = format!("gh_2.63.0_linux_{arch}");
-        let asset = format!("{dir}.tar.gz");
-        let bin = script("gh", &asset);
-        let archive = tar_gz(&[
-            (&format!("{dir}/LICENSE"), 0o644, b"MIT License\n"),
-            (&format!("{dir}/bin/gh"), 0o755, &bin),
-            (&format!("{dir}/share/man/man1/gh.1"), 0o644, b".TH gh 1\n"),
-            (
-                &format!("{dir}/share/man/man1/gh-api.1"),
-                0o644,
-                b".TH gh-api 1\n",
-            ),
-        ]);
-        assets.push((asset, archive));
-    }
-    for (name, bytes) in [
-        ("gh_2.63.0_linux_amd64.deb", b"!<arch>\ndeb".as_slice()),
-        ("gh_2.63.0_linux_amd64.rpm", b"\xed\xab\xee\xdbrpm"),
-        ("gh_2.63.0_linux_arm64.deb", b"!<arch>\ndeb"),
-        ("gh_2.63.0_linux_arm64.rpm", b"\xed\xab\xee\xdbrpm"),
-        ("gh_2.63.0_macOS_amd64.zip", b"PK macos amd64"),
-        ("gh_2.63.0_macOS_arm64.zip", b"PK macos arm64"),
-        ("gh_2.63.0_macOS_universal.pkg", b"xar! pkg"),
-        ("gh_2.63.0_windows_amd64.zip", b"PK windows"),
-        ("gh_2.63.0_windows_amd64.msi", b"msi"),
-    ] {
-        assets.push((name.to_owned(), bytes.to_vec()));
-    }
+/// A release of one tool in github.com's layout: the assets a fixture listing names
+/// (`fixtures/releases/…`), each built by `bytes` or left out when it gives `None`; the
+/// checksum files are written over the assets kept, by the test.
+fn assets_of(listing: &str, bytes: impl Fn(&str) -> Option<Vec<u8>>) -> Vec<(String, Vec<u8>)> {
+    fixtures::fixture_asset_names(listing)
+        .into_iter()
+        .filter_map(|name| Some((name.clone(), bytes(&name)?)))
+        .collect()
+}
+
+/// Bytes that stand in for an asset no test installs (packages, other platforms).
+fn stand_in(name: &str) -> Vec<u8> {
+    format!("stand-in for {name}\n").into_bytes()
+}
+
+/// GoReleaser's `checksums.txt` over every asset of `assets`.
+fn sums_of(assets: &[(String, Vec<u8>)]) -> Vec<u8> {
     let entries: Vec<(&str, &[u8])> = assets
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
-    let sums = fixtures::checksums_txt(&entries).into_bytes();
+    fixtures::checksums_txt(&entries).into_bytes()
+}
+
+/// gh 2.63.0, every asset of the real release (`fixtures/releases/gh-v2.63.0.json`):
+/// `gh_2.63.0_linux_{arch}.tar.gz` holding `gh_2.63.0_linux_{arch}/bin/gh`, the packages and
+/// other platforms beside them, and one `gh_2.63.0_checksums.txt`.
+fn gh_release() -> Release {
+    let mut assets = assets_of("releases/gh-v2.63.0.json", |name| {
+        if name.ends_with("_checksums.txt") {
+            return None;
+        }
+        Some(match name.strip_suffix(".tar.gz") {
+            Some(dir) if dir.contains("_linux_") => {
+                let bin = script("gh", name);
+                tar_gz(&[
+                    (&format!("{dir}/LICENSE"), 0o644, b"MIT License\n"),
+                    (&format!("{dir}/bin/gh"), 0o755, &bin),
+                    (&format!("{dir}/share/man/man1/gh.1"), 0o644, b".TH gh 1\n"),
+                    (
+                        &format!("{dir}/share/man/man1/gh-api.1"),
+                        0o644,
+                        b".TH gh-api 1\n",
+                    ),
+                ])
+            }
+            _ => stand_in(name),
+        })
+    });
+    let sums = sums_of(&assets);
     assets.push(("gh_2.63.0_checksums.txt".to_owned(), sums));
     github_release("cli", "cli", "v2.63.0", assets)
 }
 
-/// jq 1.7.1: bare binaries (`jq-linux-amd64`, legacy `jq-linux64`, `jq-osx-amd64`,
-/// `jq-win64.exe`), the source archives, and `sha256sum.txt`.
+/// jq 1.7.1, every asset of the real release (`fixtures/releases/jq-1.7.1.json`): bare
+/// binaries (`jq-linux-amd64`, legacy `jq-linux64`, `jq-osx-amd64`, `jq-win64.exe`, …), the
+/// source archives, and `sha256sum.txt`.
 fn jq_release() -> Release {
-    let names = [
-        "jq-linux-amd64",
-        "jq-linux-arm64",
-        "jq-linux-i386",
-        "jq-linux-armhf",
-        "jq-linux-ppc64el",
-        "jq-linux64",
-        "jq-macos-amd64",
-        "jq-macos-arm64",
-        "jq-osx-amd64",
-        "jq-windows-amd64.exe",
-        "jq-win64.exe",
-    ];
-    let mut assets: Vec<(String, Vec<u8>)> = names
-        .iter()
-        .map(|n| ((*n).to_owned(), script("jq", n)))
-        .collect();
-    assets.push(("jq-1.7.1.tar.gz".to_owned(), b"source tarball".to_vec()));
-    assets.push(("jq-1.7.1.zip".to_owned(), b"source zip".to_vec()));
-    let entries: Vec<(&str, &[u8])> = assets
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    let sums = fixtures::checksums_txt(&entries).into_bytes();
+    let mut assets = assets_of("releases/jq-1.7.1.json", |name| match name {
+        "sha256sum.txt" => None,
+        "jq-1.7.1.tar.gz" | "jq-1.7.1.zip" => Some(stand_in(name)),
+        _ => Some(script("jq", name)),
+    });
+    let sums = sums_of(&assets);
     assets.push(("sha256sum.txt".to_owned(), sums));
     github_release("jqlang", "jq", "jq-1.7.1", assets)
 }
 
-/// ripgrep 14.1.1: `ripgrep-14.1.1-{triple}.tar.gz` holding `ripgrep-14.1.1-{triple}/rg`, each
-/// with a `.sha256` sidecar; x86_64 has both a musl and a gnu build, aarch64 only gnu.
+/// ripgrep 14.1.1, every asset of the real release (`fixtures/releases/ripgrep-14.1.1.json`):
+/// `ripgrep-14.1.1-{triple}.tar.gz` holding `ripgrep-14.1.1-{triple}/rg`, each with a
+/// `.sha256` sidecar; aarch64 Linux has only a gnu build. For x86_64 Linux the real release has
+/// only musl; a gnu build is added, to show musl is preferred.
 fn rg_release() -> Release {
-    let mut assets = Vec::new();
-    for triple in [
-        "x86_64-unknown-linux-gnu",
-        "x86_64-unknown-linux-musl",
-        "aarch64-unknown-linux-gnu",
-        "armv7-unknown-linux-musleabihf",
-        "i686-unknown-linux-gnu",
-        "x86_64-apple-darwin",
-        "aarch64-apple-darwin",
-    ] {
-        let dir = format!("ripgrep-14.1.1-{triple}");
-        let asset = format!("{dir}.tar.gz");
-        let bin = script("rg", &asset);
-        let archive = tar_gz(&[
-            (&format!("{dir}/rg"), 0o755, &bin),
-            (&format!("{dir}/README.md"), 0o644, b"# ripgrep\n"),
-            (&format!("{dir}/COPYING"), 0o644, b"Unlicense\n"),
-            (&format!("{dir}/doc/rg.1"), 0o644, b".TH rg 1\n"),
-            (&format!("{dir}/complete/rg.bash"), 0o644, b"complete rg\n"),
-        ]);
-        assets.push((asset, archive));
-    }
+    let mut assets = assets_of("releases/ripgrep-14.1.1.json", |name| {
+        if name.ends_with(".sha256") {
+            return None;
+        }
+        Some(match name.strip_suffix(".tar.gz") {
+            Some(dir) => rg_archive(dir, name),
+            None => stand_in(name),
+        })
+    });
+    let gnu = "ripgrep-14.1.1-x86_64-unknown-linux-gnu";
     assets.push((
-        "ripgrep-14.1.1-x86_64-pc-windows-msvc.zip".to_owned(),
-        b"PK windows".to_vec(),
-    ));
-    assets.push((
-        "ripgrep_14.1.1-1_amd64.deb".to_owned(),
-        b"!<arch>\n".to_vec(),
+        format!("{gnu}.tar.gz"),
+        rg_archive(gnu, &format!("{gnu}.tar.gz")),
     ));
     let sidecars: Vec<(String, Vec<u8>)> = assets
         .iter()
@@ -154,6 +136,18 @@ fn rg_release() -> Release {
     github_release("BurntSushi", "ripgrep", "14.1.1", assets)
 }
 
+/// `{dir}.tar.gz` as ripgrep packs it: `{dir}/rg`, docs and completions.
+fn rg_archive(dir: &str, asset: &str) -> Vec<u8> {
+    let bin = script("rg", asset);
+    tar_gz(&[
+        (&format!("{dir}/rg"), 0o755, &bin),
+        (&format!("{dir}/README.md"), 0o644, b"# ripgrep\n"),
+        (&format!("{dir}/COPYING"), 0o644, b"Unlicense\n"),
+        (&format!("{dir}/doc/rg.1"), 0o644, b".TH rg 1\n"),
+        (&format!("{dir}/complete/rg.bash"), 0o644, b"complete rg\n"),
+    ])
+}
+
 /// A tool released for both Linux targets in one archive format, verified by `checksums.txt`.
 fn packed_release(repo: &str, ext: &str, pack: fn(&str, &[u8]) -> Vec<u8>) -> Release {
     let mut assets = Vec::new();
@@ -162,11 +156,7 @@ fn packed_release(repo: &str, ext: &str, pack: fn(&str, &[u8]) -> Vec<u8>) -> Re
         let bytes = pack(repo, &script(repo, &asset));
         assets.push((asset, bytes));
     }
-    let entries: Vec<(&str, &[u8])> = assets
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    let sums = fixtures::checksums_txt(&entries).into_bytes();
+    let sums = sums_of(&assets);
     assets.push(("checksums.txt".to_owned(), sums));
     github_release("acme", repo, "v1.0.0", assets)
 }
@@ -245,7 +235,7 @@ fn gh_from_the_manifest_is_found_under_bin_and_verified_by_its_checksums_file() 
     let sb = Sandbox::new();
     write(
         &sb.app.join("hookstrap.toml"),
-        "[tools]\ngh = { github = \"cli/cli\", version = \"v2.63.0\", bin = \"gh\" }\n",
+        &fixture("manifests/valid/gh.toml"),
     );
 
     let out = run_mirrored(&sb, &server, &["install"]);
@@ -355,7 +345,7 @@ fn ripgrep_prefers_the_musl_build_verified_by_its_sidecar() {
     let sb = Sandbox::new();
     write(
         &sb.app.join("hookstrap.toml"),
-        "[tools]\nripgrep = { github = \"BurntSushi/ripgrep\", version = \"14.1.1\", bin = \"rg\" }\n",
+        &fixture("manifests/valid/ripgrep.toml"),
     );
 
     let out = run_mirrored(&sb, &server, &["install", "--target", "linux_amd64"]);
@@ -386,7 +376,7 @@ fn ripgrep_on_arm64_takes_the_only_aarch64_build() {
     let sb = Sandbox::new();
     write(
         &sb.app.join("hookstrap.toml"),
-        "[tools]\nripgrep = { github = \"BurntSushi/ripgrep\", version = \"14.1.1\", bin = \"rg\" }\n",
+        &fixture("manifests/valid/ripgrep.toml"),
     );
 
     let out = run_mirrored(&sb, &server, &["install", "--target", "linux_arm64"]);
@@ -808,7 +798,7 @@ fn the_manifest_asset_pattern_picks_among_equal_candidates() {
     let sb = Sandbox::new();
     write(
         &sb.app.join("hookstrap.toml"),
-        "[tools]\ntwins = { github = \"acme/twins\", version = \"v1.0.0\", asset = \"tool-gui_*\" }\n",
+        &fixture("manifests/valid/twins-asset-pattern.toml"),
     );
 
     let out = run_mirrored(&sb, &server, &["install"]);
@@ -863,19 +853,16 @@ fn serve_platform_gh_jq() -> (TestServer, Release, Release, Release) {
     (server, cli, gh, jq)
 }
 
-const MANIFEST: &str = r#"targets = ["linux_amd64", "linux_arm64"]
-
-[tools]
-platform = "5.10.8"
-gh = { github = "cli/cli", version = "v2.63.0" }
-jq = { github = "jqlang/jq", version = "jq-1.7.1" }
-"#;
+/// platform, gh and jq for both Linux targets (`fixtures/manifests/valid/platform-gh-jq.toml`).
+fn manifest() -> String {
+    fixture("manifests/valid/platform-gh-jq.toml")
+}
 
 #[test]
 fn manifest_installs_platform_gh_and_jq_onto_one_path() {
     let (server, _, _, _) = serve_platform_gh_jq();
     let sb = Sandbox::new();
-    write(&sb.app.join("hookstrap.toml"), MANIFEST);
+    write(&sb.app.join("hookstrap.toml"), &manifest());
 
     let out = run_mirrored(&sb, &server, &["install"]);
     assert_success(&out);
@@ -912,9 +899,7 @@ fn locked(server: &TestServer, manifest: &str) -> Sandbox {
 #[test]
 fn lock_pins_every_manifest_tool_for_every_listed_target() {
     let (server, cli, gh, jq) = serve_platform_gh_jq();
-    let manifest = format!(
-        "{MANIFEST}ripgrep = {{ github = \"BurntSushi/ripgrep\", version = \"14.1.1\", bin = \"rg\" }}\n"
-    );
+    let manifest = fixture("manifests/valid/platform-gh-jq-ripgrep.toml");
     let rg = rg_release();
     mount_github_release(&server, &rg, false);
     let sb = locked(&server, &manifest);
@@ -1005,10 +990,10 @@ fn lock_pins_every_manifest_tool_for_every_listed_target() {
 #[test]
 fn install_from_the_lock_asks_for_no_release_api_or_checksums() {
     let (server, _, _, _) = serve_platform_gh_jq();
-    let first = locked(&server, MANIFEST);
+    let first = locked(&server, &manifest());
     // A fresh machine: same app files, empty cache.
     let sb = Sandbox::new();
-    write(&sb.app.join("hookstrap.toml"), MANIFEST);
+    write(&sb.app.join("hookstrap.toml"), &manifest());
     std::fs::copy(first.lock_file(), sb.lock_file()).unwrap();
     server.clear_requests();
 
@@ -1031,9 +1016,7 @@ fn install_from_the_lock_asks_for_no_release_api_or_checksums() {
 fn lock_file_alone_installs_github_tools_with_their_source_and_bin() {
     // No manifest: the lock's `source` says where a tool comes from, `bin` what it is called.
     let (server, _, _, _) = serve_platform_gh_jq();
-    let manifest =
-        "[tools]\ngithub-cli = { github = \"cli/cli\", version = \"v2.63.0\", bin = \"gh\" }\n";
-    let first = locked(&server, manifest);
+    let first = locked(&server, &fixture("manifests/valid/github-cli.toml"));
     let sb = Sandbox::new();
     std::fs::copy(first.lock_file(), sb.lock_file()).unwrap();
 
@@ -1049,12 +1032,12 @@ fn lock_file_alone_installs_github_tools_with_their_source_and_bin() {
 fn offline_install_into_a_fresh_app_dir_with_the_same_cache_makes_no_request() {
     let (server, _, _, _) = serve_platform_gh_jq();
     let first = Sandbox::new();
-    write(&first.app.join("hookstrap.toml"), MANIFEST);
+    write(&first.app.join("hookstrap.toml"), &manifest());
     assert_success(&run_mirrored(&first, &server, &["install"]));
     server.clear_requests();
 
     let sb = Sandbox::new();
-    write(&sb.app.join("hookstrap.toml"), MANIFEST);
+    write(&sb.app.join("hookstrap.toml"), &manifest());
     let mirror = server.url();
     let out = common::run(
         sb.cmd()
@@ -1074,7 +1057,7 @@ fn offline_install_into_a_fresh_app_dir_with_the_same_cache_makes_no_request() {
 fn list_prints_every_installed_tool_as_text_and_json() {
     let (server, _, _, _) = serve_platform_gh_jq();
     let sb = Sandbox::new();
-    write(&sb.app.join("hookstrap.toml"), MANIFEST);
+    write(&sb.app.join("hookstrap.toml"), &manifest());
     assert_success(&run_mirrored(&sb, &server, &["install"]));
 
     let empty = Sandbox::new();
@@ -1116,7 +1099,7 @@ fn uninstall_removes_each_kind_of_tool_and_the_block_only_with_the_last() {
     server.route("/dl/tool-linux-amd64", Behavior::file(url_bytes.clone()));
     let sb = Sandbox::new();
     write(&sb.env_file(), "export KEEP=1");
-    write(&sb.app.join("hookstrap.toml"), MANIFEST);
+    write(&sb.app.join("hookstrap.toml"), &manifest());
     assert_success(&run_mirrored(&sb, &server, &["install"]));
     let url = format!("url:{}/dl/tool-linux-amd64", server.url());
     assert_success(&sb.run(&["install", &url, "--sha256", &sha256_hex(&url_bytes)]));

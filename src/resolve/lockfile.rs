@@ -268,9 +268,13 @@ mod tests {
         }
     }
 
+    const PLATFORM_LOCK: &str = include_str!("../../fixtures/locks/valid/platform.lock");
+
     #[test]
     fn round_trips_in_spec_shape() {
         let text = sample().render();
+        // Byte for byte what `hookstrap lock` writes: SPEC.md's shape, in a stable order.
+        assert_eq!(text, PLATFORM_LOCK);
         assert!(text.contains("version = 1\n"), "{text}");
         assert!(
             text.contains("[[tool]]\nname = \"platform\"\nversion = \"5.10.8\"\n"),
@@ -315,11 +319,111 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            LockFile::parse("version = 1\n[[tool]\n", Path::new("l")),
+            parse_fixture(include_str!(
+                "../../fixtures/locks/malformed/unclosed-table.lock"
+            )),
             Err(UsageError::BadLock { line: 2, .. })
         ));
-        assert!(LockFile::parse("version = 2\n", Path::new("l")).is_err());
-        assert!(LockFile::parse("version = 1\nextra = 3\n", Path::new("l")).is_err());
+        assert!(
+            parse_fixture(include_str!(
+                "../../fixtures/locks/malformed/version-2.lock"
+            ))
+            .is_err()
+        );
+        assert!(
+            parse_fixture(include_str!(
+                "../../fixtures/locks/malformed/unknown-field.lock"
+            ))
+            .is_err()
+        );
+    }
+
+    fn parse_fixture(text: &str) -> Result<LockFile, UsageError> {
+        LockFile::parse(text, Path::new("l"))
+    }
+
+    /// Each malformed lock file in `fixtures/locks/malformed/` (its last line says what to
+    /// expect) fails at that line and column with that message.
+    #[test]
+    fn malformed_fixtures_fail_where_their_comment_says() {
+        let cases = [
+            (
+                include_str!("../../fixtures/locks/malformed/bad-sha256.lock"),
+                (11, 10),
+                "sha256 must be 64 hexadecimal digits",
+            ),
+            (
+                include_str!("../../fixtures/locks/malformed/ftp-url.lock"),
+                (10, 7),
+                "url must be an https:// address",
+            ),
+            (
+                include_str!("../../fixtures/locks/malformed/missing-size.lock"),
+                (8, 1),
+                "missing field `size`",
+            ),
+            (
+                include_str!("../../fixtures/locks/malformed/unclosed-table.lock"),
+                (2, 8),
+                "unclosed array table, expected `]`",
+            ),
+            (
+                include_str!("../../fixtures/locks/malformed/version-2.lock"),
+                (1, 1),
+                "unsupported lock format version 2",
+            ),
+            (
+                include_str!("../../fixtures/locks/malformed/unknown-field.lock"),
+                (2, 1),
+                "unknown field `extra`",
+            ),
+        ];
+        for (text, (want_line, want_column), needle) in cases {
+            match parse_fixture(text) {
+                Err(UsageError::BadLock {
+                    line,
+                    column,
+                    message,
+                    ..
+                }) => {
+                    assert_eq!(
+                        (line, column),
+                        (want_line, want_column),
+                        "{message}\n{text}"
+                    );
+                    assert!(message.contains(needle), "{message}\n{text}");
+                    let noted = format!("# expect: line {line}, column {column}: {needle}");
+                    assert!(text.contains(&noted), "{text}");
+                }
+                other => panic!("{other:?}\n{text}"),
+            }
+        }
+    }
+
+    /// A lock of catalog and GitHub tools for two targets: every field read back, and
+    /// rendered again byte for byte.
+    #[test]
+    fn a_lock_of_several_tools_round_trips() {
+        let text = include_str!("../../fixtures/locks/valid/platform-gh-jq-ripgrep.lock");
+        let lock = parse_fixture(text).unwrap();
+        let names: Vec<&str> = lock.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["gh", "jq", "platform", "ripgrep"]);
+        let rg = lock.tool("ripgrep").unwrap();
+        assert_eq!(rg.source.as_deref(), Some("github:BurntSushi/ripgrep"));
+        assert_eq!(rg.bin.as_deref(), Some("rg"));
+        assert_eq!(lock.tool("platform").unwrap().source, None);
+        assert_eq!(lock.tool("jq").unwrap().version, "jq-1.7.1");
+        let gh = lock.tool("gh").unwrap().artifact("linux_arm64").unwrap();
+        assert_eq!(
+            gh.url,
+            "https://github.com/cli/cli/releases/download/v2.63.0/gh_2.63.0_linux_arm64.tar.gz"
+        );
+        assert_eq!(gh.size, 11559210);
+        for tool in &lock.tools {
+            let targets: Vec<&str> = tool.artifacts.iter().map(|a| a.target.as_str()).collect();
+            assert_eq!(targets, ["linux_amd64", "linux_arm64"], "{}", tool.name);
+        }
+        assert_eq!(lock.render(), text);
     }
 
     #[test]

@@ -190,87 +190,25 @@ impl Manifest {
 
     /// Parses and checks a manifest's text; `path` is for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
-        let bad = |span: std::ops::Range<usize>, message: String| {
-            let (line, column) = line_column(text, span.start);
-            ManifestError {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
-        };
+        let at = Located { text, path };
         let raw: RawManifest = toml::from_str(text)
-            .map_err(|e| bad(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
-
-        let mut targets = Vec::new();
-        if let Some(list) = raw.targets {
-            if list.get_ref().is_empty() {
-                return Err(bad(list.span(), "`targets` lists no target".to_owned()));
-            }
-            for name in list.into_inner() {
-                let target = Target::parse(name.get_ref()).map_err(|_| {
-                    bad(
-                        name.span(),
-                        format!(
-                            "unknown target `{}` (known: {})",
-                            name.get_ref(),
-                            Target::ALL.map(Target::name).join(", ")
-                        ),
-                    )
-                })?;
-                if !targets.contains(&target) {
-                    targets.push(target);
-                }
-            }
-        }
-
+            .map_err(|e| at.bad(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+        let targets = match raw.targets {
+            Some(list) => parse_targets(list).map_err(|(span, m)| at.bad(span, m))?,
+            None => Vec::new(),
+        };
         let mut tools: Vec<ToolDecl> = Vec::new();
         let mut commands: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in raw.tools {
-            let name = key.get_ref().clone();
-            if !is_tool_name(&name) {
-                return Err(bad(
-                    key.span(),
-                    format!(
-                        "`{name}` is not a tool name (lower-case letters, digits, `.`, `_`, `-`)"
-                    ),
-                ));
-            }
             let value_span = value.span();
-            let decl = match value.into_inner() {
-                RawTool::Version(version) => {
-                    let tool = Tool::parse(&name).map_err(|_| {
-                        bad(
-                            key.span(),
-                            format!(
-                                "`{name}` is not a tool hookstrap knows; declare where it comes \
-                                 from: `{name} = {{ github = \"OWNER/REPO\", version = \"TAG\" }}` \
-                                 or `{name} = {{ url = \"https://…\" }}`"
-                            ),
-                        )
-                    })?;
-                    let version = version.into_inner();
-                    check_cli_version(&version).map_err(|m| bad(value_span.clone(), m))?;
-                    ToolDecl {
-                        name: name.clone(),
-                        source: Source::Cli(tool),
-                        version: Some(version),
-                        bin: None,
-                        asset: None,
-                        sha256: None,
-                    }
-                }
-                RawTool::Table(table) => check_table(&name, table, value_span.clone())
-                    .map_err(|(span, message)| bad(span, message))?,
-            };
-            if let Some(other) = commands.insert(decl.command().to_owned(), name.clone()) {
-                return Err(bad(
-                    value_span,
-                    format!(
-                        "`{name}` and `{other}` would both install the command `{}`",
-                        decl.command()
-                    ),
-                ));
+            let decl = parse_tool(key, value).map_err(|(span, m)| at.bad(span, m))?;
+            if let Some(other) = commands.insert(decl.command().to_owned(), decl.name.clone()) {
+                let message = format!(
+                    "`{}` and `{other}` would both install the command `{}`",
+                    decl.name,
+                    decl.command()
+                );
+                return Err(at.bad(value_span, message));
             }
             tools.push(decl);
         }
@@ -283,7 +221,79 @@ impl Manifest {
     }
 }
 
+/// The manifest's text and path, to turn a span into a [`ManifestError`] with line and column.
+struct Located<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Located<'_> {
+    fn bad(&self, span: std::ops::Range<usize>, message: String) -> ManifestError {
+        let (line, column) = line_column(self.text, span.start);
+        ManifestError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// A span in the manifest and what is wrong there.
 type Bad = (std::ops::Range<usize>, String);
+
+/// `targets = [...]`: known targets, in the order given, without duplicates; not empty.
+fn parse_targets(list: Spanned<Vec<Spanned<String>>>) -> Result<Vec<Target>, Bad> {
+    if list.get_ref().is_empty() {
+        return Err((list.span(), "`targets` lists no target".to_owned()));
+    }
+    let mut targets = Vec::new();
+    for name in list.into_inner() {
+        let target = Target::parse(name.get_ref()).map_err(|_| {
+            let known = Target::ALL.map(Target::name).join(", ");
+            let message = format!("unknown target `{}` (known: {known})", name.get_ref());
+            (name.span(), message)
+        })?;
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    Ok(targets)
+}
+
+/// One `[tools]` entry: `name = "VERSION"` for a tool hookstrap knows, or a table.
+fn parse_tool(key: Spanned<String>, value: Spanned<RawTool>) -> Result<ToolDecl, Bad> {
+    let name = key.get_ref().clone();
+    if !is_tool_name(&name) {
+        let message =
+            format!("`{name}` is not a tool name (lower-case letters, digits, `.`, `_`, `-`)");
+        return Err((key.span(), message));
+    }
+    let value_span = value.span();
+    match value.into_inner() {
+        RawTool::Version(version) => {
+            let tool = Tool::parse(&name).map_err(|_| {
+                let message = format!(
+                    "`{name}` is not a tool hookstrap knows; declare where it comes \
+                     from: `{name} = {{ github = \"OWNER/REPO\", version = \"TAG\" }}` \
+                     or `{name} = {{ url = \"https://…\" }}`"
+                );
+                (key.span(), message)
+            })?;
+            let version = version.into_inner();
+            check_cli_version(&version).map_err(|m| (value_span, m))?;
+            Ok(ToolDecl {
+                name,
+                source: Source::Cli(tool),
+                version: Some(version),
+                bin: None,
+                asset: None,
+                sha256: None,
+            })
+        }
+        RawTool::Table(table) => check_table(&name, table, value_span),
+    }
+}
 
 fn check_cli_version(version: &str) -> Result<(), String> {
     if version == "latest" || Version::parse(version).is_some() {
@@ -295,83 +305,27 @@ fn check_cli_version(version: &str) -> Result<(), String> {
     }
 }
 
+/// A tool declared as a table: where it comes from, then each field checked against that.
 fn check_table(name: &str, table: RawTable, span: std::ops::Range<usize>) -> Result<ToolDecl, Bad> {
-    let source = match (&table.github, &table.url) {
-        (Some(_), Some(url)) => {
-            return Err((
-                url.span(),
-                "a tool comes from `github` or from `url`, not both".to_owned(),
-            ));
-        }
-        (Some(github), None) => {
-            let (owner, repo) = parse_repo(github.get_ref()).map_err(|m| (github.span(), m))?;
-            Source::GitHub { owner, repo }
-        }
-        (None, Some(url)) => {
-            check_url(url.get_ref()).map_err(|m| (url.span(), m))?;
-            Source::Url {
-                url: url.get_ref().clone(),
-            }
-        }
-        (None, None) => match Tool::parse(name) {
-            Ok(tool) => Source::Cli(tool),
-            Err(_) => {
-                return Err((
-                    span,
-                    format!("`{name}` needs `github = \"OWNER/REPO\"` or `url = \"https://…\"`"),
-                ));
-            }
-        },
-    };
-
+    let source = table_source(name, &table, span.clone())?;
     if let Some(version) = &table.version {
-        let checked = match source {
-            Source::Cli(_) => check_cli_version(version.get_ref()),
-            _ if version.get_ref() == "latest" => Ok(()),
-            _ => check_tag(version.get_ref()),
-        };
-        checked.map_err(|m| (version.span(), m))?;
-        if matches!(source, Source::Url { .. }) && version.get_ref() == "latest" {
-            return Err((
-                version.span(),
-                "a `url` tool has no `latest`; its version is a label".to_owned(),
-            ));
-        }
+        check_table_version(&source, version)?;
     }
     if let Some(bin) = &table.bin {
         if matches!(source, Source::Cli(_)) {
-            return Err((
-                bin.span(),
-                format!("`{name}` is a tool hookstrap knows: its command name is fixed"),
-            ));
+            let message = format!("`{name}` is a tool hookstrap knows: its command name is fixed");
+            return Err((bin.span(), message));
         }
         check_bin(bin.get_ref()).map_err(|m| (bin.span(), m))?;
     }
     if let Some(asset) = &table.asset {
         if !matches!(source, Source::GitHub { .. }) {
-            return Err((
-                asset.span(),
-                "`asset` picks a GitHub release asset; it needs `github`".to_owned(),
-            ));
+            let message = "`asset` picks a GitHub release asset; it needs `github`".to_owned();
+            return Err((asset.span(), message));
         }
         check_asset_pattern(asset.get_ref()).map_err(|m| (asset.span(), m))?;
     }
-    let sha256 = match &table.sha256 {
-        None => None,
-        Some(_) if matches!(source, Source::Cli(_)) => {
-            return Err((
-                span,
-                format!("`{name}` is pinned by `hookstrap lock`, not by `sha256`"),
-            ));
-        }
-        Some(hex) => Some(parse_sha256(hex.get_ref()).ok_or_else(|| {
-            (
-                hex.span(),
-                "sha256 must be 64 hexadecimal digits".to_owned(),
-            )
-        })?),
-    };
-
+    let sha256 = table_sha256(name, &source, table.sha256.as_ref(), span)?;
     Ok(ToolDecl {
         name: name.to_owned(),
         source,
@@ -380,6 +334,69 @@ fn check_table(name: &str, table: RawTable, span: std::ops::Range<usize>) -> Res
         asset: table.asset.map(Spanned::into_inner),
         sha256,
     })
+}
+
+/// `github = "OWNER/REPO"`, `url = "…"`, or neither for a tool hookstrap knows.
+fn table_source(name: &str, table: &RawTable, span: std::ops::Range<usize>) -> Result<Source, Bad> {
+    match (&table.github, &table.url) {
+        (Some(_), Some(url)) => Err((
+            url.span(),
+            "a tool comes from `github` or from `url`, not both".to_owned(),
+        )),
+        (Some(github), None) => {
+            let (owner, repo) = parse_repo(github.get_ref()).map_err(|m| (github.span(), m))?;
+            Ok(Source::GitHub { owner, repo })
+        }
+        (None, Some(url)) => {
+            check_url(url.get_ref()).map_err(|m| (url.span(), m))?;
+            Ok(Source::Url {
+                url: url.get_ref().clone(),
+            })
+        }
+        (None, None) => Tool::parse(name).map(Source::Cli).map_err(|_| {
+            let message =
+                format!("`{name}` needs `github = \"OWNER/REPO\"` or `url = \"https://…\"`");
+            (span, message)
+        }),
+    }
+}
+
+/// A version for a known tool, a tag (or `latest`) for a GitHub release, a label for a URL.
+fn check_table_version(source: &Source, version: &Spanned<String>) -> Result<(), Bad> {
+    let checked = match source {
+        Source::Cli(_) => check_cli_version(version.get_ref()),
+        _ if version.get_ref() == "latest" => Ok(()),
+        _ => check_tag(version.get_ref()),
+    };
+    checked.map_err(|m| (version.span(), m))?;
+    if matches!(source, Source::Url { .. }) && version.get_ref() == "latest" {
+        let message = "a `url` tool has no `latest`; its version is a label".to_owned();
+        return Err((version.span(), message));
+    }
+    Ok(())
+}
+
+/// A pinned hash: 64 hex digits, and not for a tool `hookstrap lock` pins.
+fn table_sha256(
+    name: &str,
+    source: &Source,
+    sha256: Option<&Spanned<String>>,
+    span: std::ops::Range<usize>,
+) -> Result<Option<String>, Bad> {
+    let Some(hex) = sha256 else {
+        return Ok(None);
+    };
+    if matches!(source, Source::Cli(_)) {
+        let message = format!("`{name}` is pinned by `hookstrap lock`, not by `sha256`");
+        return Err((span, message));
+    }
+    let sha = parse_sha256(hex.get_ref()).ok_or_else(|| {
+        (
+            hex.span(),
+            "sha256 must be 64 hexadecimal digits".to_owned(),
+        )
+    })?;
+    Ok(Some(sha))
 }
 
 /// A command name: one plain file name of `A-Z a-z 0-9 . _ + -`, not starting with `.` or `-`.
@@ -426,21 +443,8 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_tool() {
-        let m = parse(&format!(
-            r#"
-targets = ["linux_amd64", "linux_arm64", "linux_amd64"]
-
-[tools]
-platform = "5.10.8"
-upsun = "latest"
-gh = {{ github = "cli/cli", version = "v2.63.0", bin = "gh", asset = "gh_*_linux_amd64.tar.gz" }}
-ripgrep = {{ github = "BurntSushi/ripgrep", version = "14.1.1", bin = "rg" }}
-foo = {{ url = "https://example.com/foo-linux-amd64", sha256 = "{}", bin = "foo" }}
-
-[tools.jq]
-github = "jqlang/jq"
-"#,
-            SHA.to_ascii_uppercase()
+        let m = parse(include_str!(
+            "../../fixtures/manifests/valid/every-kind.toml"
         ))
         .unwrap();
         assert_eq!(m.targets, [Target::LinuxAmd64, Target::LinuxArm64]);
@@ -492,19 +496,29 @@ github = "jqlang/jq"
     #[test]
     fn an_empty_manifest_is_fine() {
         assert_eq!(parse("").unwrap(), Manifest::default());
-        assert_eq!(parse("[tools]\n").unwrap(), Manifest::default());
+        assert_eq!(
+            parse(include_str!("../../fixtures/manifests/valid/no-tools.toml")).unwrap(),
+            Manifest::default()
+        );
     }
 
     #[test]
     fn cli_tools_take_a_table_too() {
-        let m = parse("[tools]\nplatform = { version = \"v5.10.8\" }\n").unwrap();
+        let m = parse(include_str!(
+            "../../fixtures/manifests/valid/platform-table.toml"
+        ))
+        .unwrap();
         assert_eq!(m.tools[0].source, Source::Cli(Tool::Platform));
         assert_eq!(m.tools[0].version.as_deref(), Some("v5.10.8"));
     }
 
+    /// Each malformed manifest in `fixtures/manifests/malformed/` (its last line says what to
+    /// expect) fails at that line and column with that message.
     #[test]
     fn errors_point_at_the_line_and_column() {
-        let e = err("[tools]\ngh = { github = \"cli/cli\", bni = \"gh\" }\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-field.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 28), "{e}");
         assert!(e.message.contains("unknown field `bni`"), "{e}");
         assert_eq!(e.exit_code(), 2);
@@ -515,18 +529,27 @@ github = "jqlang/jq"
             "{e}"
         );
 
-        let e = err("[tools]\ngh = { github = \"cli\" }\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/not-owner-repo.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 17), "{e}");
         assert!(e.message.contains("not OWNER/REPO"), "{e}");
 
-        let e = err("targets = [\"linux_amd64\", \"linux_386\"]\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-target.toml"
+        ));
         assert_eq!((e.line, e.column), (1, 27), "{e}");
         assert!(e.message.contains("unknown target `linux_386`"), "{e}");
 
-        let e = err("[tools]\nplatform = \"5.x\"\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/bad-cli-version.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 12), "{e}");
+        assert!(e.message.contains("not a version"), "{e}");
 
-        let e = err("[tools]\ngh = \"2.63.0\"\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unknown-tool-with-version.toml"
+        ));
         assert_eq!((e.line, e.column), (2, 1), "{e}");
         assert!(
             e.message.contains("github = \\\"OWNER/REPO\\\"")
@@ -534,16 +557,55 @@ github = "jqlang/jq"
             "{e}"
         );
 
-        let e = err("[tool]\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/tool-not-tools.toml"
+        ));
         assert_eq!(e.line, 1, "{e}");
         assert!(e.message.contains("unknown field `tool`"), "{e}");
 
-        let e = err("[tools]\ngh = 3\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/tool-is-a-number.toml"
+        ));
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("a version string or a table"), "{e}");
 
-        let e = err("[tools\n");
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/unclosed-table.toml"
+        ));
         assert_eq!(e.line, 1, "{e}");
+
+        let e = err(include_str!(
+            "../../fixtures/manifests/malformed/same-command-twice.toml"
+        ));
+        assert_eq!((e.line, e.column), (3, 5), "{e}");
+        assert!(e.message.contains("both install the command `x`"), "{e}");
+    }
+
+    /// The `# expect:` comment closing each malformed fixture is what the parser says.
+    #[test]
+    fn malformed_fixtures_say_where_they_fail() {
+        for text in [
+            include_str!("../../fixtures/manifests/malformed/unknown-field.toml"),
+            include_str!("../../fixtures/manifests/malformed/not-owner-repo.toml"),
+            include_str!("../../fixtures/manifests/malformed/unknown-target.toml"),
+            include_str!("../../fixtures/manifests/malformed/bad-cli-version.toml"),
+            include_str!("../../fixtures/manifests/malformed/unknown-tool-with-version.toml"),
+            include_str!("../../fixtures/manifests/malformed/tool-not-tools.toml"),
+            include_str!("../../fixtures/manifests/malformed/tool-is-a-number.toml"),
+            include_str!("../../fixtures/manifests/malformed/unclosed-table.toml"),
+            include_str!("../../fixtures/manifests/malformed/same-command-twice.toml"),
+        ] {
+            let e = err(text);
+            let expect = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# expect: "))
+                .expect("an `# expect:` line");
+            let (at, message) = expect
+                .split_once(": ")
+                .expect("`line L, column C: message`");
+            assert_eq!(at, format!("line {}, column {}", e.line, e.column), "{e}");
+            assert!(e.message.contains(message), "{e}\n{text}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub mod assets;
 pub mod catalog;
+pub mod checksums;
 pub mod github;
 pub mod lockfile;
 pub mod manifest;
@@ -22,8 +23,9 @@ use assets::Format;
 use crate::cache::Cache;
 use crate::diag::{Code, Diagnostic, FileError, FsError, Offline, UsageError};
 use crate::http::{Http, HttpError};
-use crate::verify::{Checksums, VerifyError};
+use crate::verify::VerifyError;
 use catalog::{Target, Tool, Version};
+use checksums::Checksums;
 use lockfile::{LockFile, LockedTool};
 use manifest::{Source, ToolDecl};
 pub use spec::{AnySpec, Spec, Wanted, parse_any_spec};
@@ -48,9 +50,9 @@ pub enum ResolveError {
     #[error(transparent)]
     Verify(#[from] VerifyError),
     #[error(transparent)]
-    Choose(#[from] github::ChooseError),
+    Choose(#[from] assets::ChooseError),
     #[error(transparent)]
-    NoHash(#[from] github::NoHashError),
+    NoHash(#[from] checksums::NoHashError),
     #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
     Unpinned { what: String },
 }
@@ -394,6 +396,19 @@ pub fn mirrored(url: &str, mirror: &str) -> String {
     }
 }
 
+/// Owner, repository and tag of a canonical release URL (empty for any other URL), for the
+/// cache index and mirrors.
+fn release_parts(url: &str) -> (String, String, String) {
+    let parts: Vec<&str> = url
+        .strip_prefix(GITHUB)
+        .map(|rest| rest.trim_start_matches('/').split('/').collect())
+        .unwrap_or_default();
+    match parts.as_slice() {
+        [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
+        _ => Default::default(),
+    }
+}
+
 /// `v2.63.0` → `2.63.0`; other tags as they are.
 fn version_of_tag(tag: &str) -> String {
     match tag.strip_prefix('v') {
@@ -485,16 +500,7 @@ impl Resolver<'_> {
                 locked.url
             ),
         })?;
-        // owner/repo/tag from the canonical release URL, for the cache index and mirrors.
-        let parts: Vec<&str> = locked
-            .url
-            .strip_prefix(GITHUB)
-            .map(|rest| rest.trim_start_matches('/').split('/').collect())
-            .unwrap_or_default();
-        let (owner, repo, tag) = match parts.as_slice() {
-            [o, r, "releases", "download", t, _] => (o.to_string(), r.to_string(), t.to_string()),
-            _ => Default::default(),
-        };
+        let (owner, repo, tag) = release_parts(&locked.url);
         let loc = Location {
             name: req.name.clone(),
             version: version_of_tag(&pinned.version),
@@ -635,40 +641,61 @@ impl Resolver<'_> {
         if self.http.refuses_offline(&api) {
             return self.github_offline(req, owner, repo, &tag, target);
         }
-        let body = self.small(&api, &what)?;
-        let release = github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
-            HttpError::BadAnswer {
-                url: crate::http::redact(&api),
-                reason: format!("not a GitHub release ({e})"),
-            }
-        })?;
-        let asset = github::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
+        let release = self.github_release(&api, &what)?;
+        let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
         let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
         let size = (asset.size > 0).then_some(asset.size);
         if let Some(sha) = &req.sha256 {
             return Ok(loc.with_hash(sha.clone(), size, Anchor::Pinned));
         }
-        for source in github::hash_sources(&release, asset) {
+        let (sha, from) = self.published_hash(&release, asset, &loc, &what, &api)?;
+        Ok(loc.with_hash(sha, size, Anchor::Published(from)))
+    }
+
+    /// The release's asset list, from the API (or the mirror's copy of it) at `api`.
+    fn github_release(&self, api: &str, what: &str) -> Result<github::Release, ResolveError> {
+        let body = self.small(api, what)?;
+        github::Release::parse(&String::from_utf8_lossy(&body)).map_err(|e| {
+            HttpError::BadAnswer {
+                url: crate::http::redact(api),
+                reason: format!("not a GitHub release ({e})"),
+            }
+            .into()
+        })
+    }
+
+    /// The asset's hash from the first source the release publishes that lists it, with the
+    /// URL it came from (the listing `api` itself for a digest); none is
+    /// [`checksums::NoHashError`].
+    fn published_hash(
+        &self,
+        release: &github::Release,
+        asset: &github::Asset,
+        loc: &Location,
+        what: &str,
+        api: &str,
+    ) -> Result<(String, String), ResolveError> {
+        for source in checksums::hash_sources(release, asset) {
             let mut texts = Vec::new();
             let mut urls = Vec::new();
             for file in source.files() {
-                let url = mirrored(&release_url(owner, repo, &tag, &file.name), self.mirror);
-                texts.push(String::from_utf8_lossy(&self.small(&url, &what)?).into_owned());
+                let url = release_url(&loc.owner, &loc.repo, &loc.tag, &file.name);
+                let url = mirrored(&url, self.mirror);
+                texts.push(String::from_utf8_lossy(&self.small(&url, what)?).into_owned());
                 urls.push(url);
             }
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-            // A digest in the listing itself: the listing is where the hash came from.
-            let from = urls.into_iter().next().unwrap_or_else(|| api.clone());
+            let from = urls.into_iter().next().unwrap_or_else(|| api.to_string());
             match source.lookup(&texts, &asset.name) {
-                Ok(sha) => return Ok(loc.with_hash(sha, size, Anchor::Published(from))),
+                Ok(sha) => return Ok((sha, from)),
                 Err(VerifyError::MissingLine { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(github::NoHashError {
-            owner: owner.to_string(),
-            repo: repo.to_string(),
-            tag,
+        Err(checksums::NoHashError {
+            owner: loc.owner.clone(),
+            repo: loc.repo.clone(),
+            tag: loc.tag.clone(),
             asset: asset.name.clone(),
         }
         .into())
@@ -717,7 +744,7 @@ impl Resolver<'_> {
             .filter(|e| {
                 req.asset
                     .as_deref()
-                    .is_none_or(|p| github::glob_match(p, &e.asset))
+                    .is_none_or(|p| assets::glob_match(p, &e.asset))
             })
             .ok_or_else(|| Offline {
                 what: format!("github:{owner}/{repo}@{tag} --target {target}"),

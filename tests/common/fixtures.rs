@@ -2,8 +2,10 @@
 //! CLI comes from"): GoReleaser asset names, `checksums.txt`, the archive layout, and the
 //! github.com path layout, served by a [`TestServer`] or written as a mirror tree.
 //!
-//! Everything is deterministic: the same inputs give the same bytes, so hashes can be compared
-//! across runs and against a lock file.
+//! Test data that is data lives in the repository's `fixtures/` folder and is read through
+//! [`fixture`]: release listings, checksum files, manifests, lock files, and the CLI archive's
+//! files. Everything is deterministic: the same inputs give the same bytes, so hashes can be
+//! compared across runs and against a lock file.
 
 use std::io::Write;
 use std::path::Path;
@@ -45,30 +47,57 @@ pub fn checksums_txt(entries: &[(&str, &[u8])]) -> String {
         .collect()
 }
 
-/// The script standing in for the CLI: `platform --version` prints `platform CLI 5.10.8`.
-pub fn cli_script(bin_name: &str, version: &str) -> Vec<u8> {
-    format!("#!/bin/sh\necho \"{bin_name} CLI {version}\"\n").into_bytes()
+/// The text of `fixtures/{path}`, the repository's test data.
+pub fn fixture(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path);
+    std::fs::read_to_string(&full)
+        .unwrap_or_else(|e| panic!("read fixture {}: {e}", full.display()))
 }
 
-/// The files of a CLI archive as `(path, mode, content)`, binary first.
+/// The asset names of a fixture release listing (`releases/gh-v2.63.0.json`), in its order.
+pub fn fixture_asset_names(path: &str) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&fixture(path)).expect("a fixture release is JSON");
+    json["assets"]
+        .as_array()
+        .expect("a fixture release lists assets")
+        .iter()
+        .map(|a| a["name"].as_str().expect("an asset has a name").to_owned())
+        .collect()
+}
+
+/// A file of the CLI archive (`fixtures/cli-archive/`, shared with `scripts/demo.sh`), with
+/// `@BIN@` and `@VERSION@` filled in.
+fn cli_archive_file(name: &str, bin_name: &str, version: &str) -> Vec<u8> {
+    fixture(&format!("cli-archive/{name}"))
+        .replace("@BIN@", bin_name)
+        .replace("@VERSION@", version)
+        .into_bytes()
+}
+
+/// The script standing in for the CLI: `platform --version` prints `platform CLI 5.10.8`.
+pub fn cli_script(bin_name: &str, version: &str) -> Vec<u8> {
+    cli_archive_file("bin.sh", bin_name, version)
+}
+
+/// The files of a CLI archive as `(path, mode, content)`, binary first: the layout SPEC.md
+/// describes (the binary at the root, `README.md`, bash and zsh completions).
 pub fn cli_files(bin_name: &str, version: &str) -> Vec<(String, u32, Vec<u8>)> {
+    let file = |name: &str| cli_archive_file(name, bin_name, version);
     vec![
         (bin_name.to_owned(), 0o755, cli_script(bin_name, version)),
-        (
-            "README.md".to_owned(),
-            0o644,
-            format!("# {bin_name} CLI {version}\n").into_bytes(),
-        ),
+        ("README.md".to_owned(), 0o644, file("README.md")),
         (
             format!("completion/bash/{bin_name}.bash"),
             0o644,
-            format!("# bash completion for {bin_name}\ncomplete -W 'list help' {bin_name}\n")
-                .into_bytes(),
+            file("completion.bash"),
         ),
         (
             format!("completion/zsh/_{bin_name}"),
             0o644,
-            format!("#compdef {bin_name}\n").into_bytes(),
+            file("completion.zsh"),
         ),
     ]
 }
