@@ -81,8 +81,9 @@ pub struct Unpacked {
 pub enum ExtractError {
     #[error("archive is empty")]
     Empty,
-    #[error("archive is not a gzip stream")]
-    NotGzip,
+    /// The first bytes are not the magic of the format the asset's name says.
+    #[error("archive is not {}", stream_name(*expected))]
+    WrongFormat { expected: Format },
     #[error("archive is truncated")]
     Truncated {
         #[source]
@@ -142,8 +143,12 @@ impl Diagnostic for ExtractError {
     /// What the user can do about it, where there is something.
     fn hint(&self) -> Option<String> {
         match self {
-            Self::Empty | Self::NotGzip | Self::Truncated { .. } | Self::Corrupt { .. } => Some(
-                "the release archive is damaged or is not a .tar.gz file; it cannot be installed"
+            Self::Empty
+            | Self::WrongFormat { .. }
+            | Self::Truncated { .. }
+            | Self::Corrupt { .. } => Some(
+                "the release archive is damaged or is not in the format its name says; \
+                 it cannot be installed"
                     .to_owned(),
             ),
             Self::UnsupportedEntry { .. }
@@ -175,6 +180,17 @@ impl Diagnostic for ExtractError {
             },
             Self::OversizedMetadata | Self::Read { .. } => None,
         }
+    }
+}
+
+/// What a format's bytes are called in a message.
+fn stream_name(format: Format) -> &'static str {
+    match format {
+        Format::TarGz => "a gzip stream",
+        Format::TarXz => "an xz stream",
+        Format::TarZst => "a zstd stream",
+        Format::Zip => "a zip archive",
+        Format::Bare => "a file",
     }
 }
 
@@ -322,6 +338,41 @@ mod tests {
     }
 
     // ---- the same fault, the same error ----
+
+    #[test]
+    fn wrong_magic_is_one_error_for_every_compressed_format() {
+        let tar = tar_of(&[("tool", 0o755, b"x")]);
+        let others = [
+            ("gzip", Some(Format::TarGz), gz(&tar)),
+            ("xz", Some(Format::TarXz), xz(&tar)),
+            ("zstd", Some(Format::TarZst), zst(&tar)),
+            ("zip", None, zip_of(&[("tool", None, b"x")])),
+            ("plain tar", None, tar.clone()),
+            ("noise", None, noise(4096, 7)),
+            ("one byte", None, vec![0x1f]),
+        ];
+        for format in TAR_FORMATS {
+            let message = match format {
+                Format::TarGz => "archive is not a gzip stream",
+                Format::TarXz => "archive is not an xz stream",
+                _ => "archive is not a zstd stream",
+            };
+            for (what, _, bytes) in others.iter().filter(|(_, f, _)| *f != Some(format)) {
+                let sandbox = Sandbox::new();
+                let err = sandbox
+                    .unpack(format, bytes, &Limits::default())
+                    .unwrap_err();
+                assert!(
+                    matches!(err, ExtractError::WrongFormat { expected } if expected == format),
+                    "{format:?} given {what}: {err:?}"
+                );
+                assert_eq!(err.to_string(), message);
+                assert_eq!(err.exit_code(), 6);
+                assert!(err.hint().is_some());
+                assert!(sandbox.listing().is_empty(), "{format:?} given {what}");
+            }
+        }
+    }
 
     #[test]
     fn empty_input_is_one_error_for_every_format() {

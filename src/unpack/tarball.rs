@@ -1,7 +1,7 @@
 //! Tar streams, plain or behind a decoder (gzip, xz, zstd): one entry loop for all of them.
 //!
-//! - A compressed stream must start with its format's magic bytes; then it goes through its
-//!   decoder into [`unpack_decoded`].
+//! - A compressed stream must start with its format's magic bytes, else it is
+//!   [`ExtractError::WrongFormat`]; then it goes through its decoder into [`unpack_decoded`].
 //!   Decoder memory is bounded (xz: 256 MiB dictionary limit; zstd: ruzstd's 128 MiB window).
 //! - Only regular files (`0` and the old `\0`) and directories (`5`) are unpacked, by the rules
 //!   of [`super::entry`]. GNU long names and pax headers are read as metadata (the `tar` crate
@@ -118,28 +118,12 @@ fn open<'t, R: Read>(
         return Err(ExtractError::Empty);
     }
     if head != magic {
-        return Err(not_format(format));
+        return Err(ExtractError::WrongFormat { expected: format });
     }
     Ok(BufReader::with_capacity(
         BUF_SIZE,
         io::Cursor::new(head).chain(source),
     ))
-}
-
-/// The error for a stream whose magic is not `format`'s: gzip has its own; xz and zstd say so
-/// as a corrupt archive.
-fn not_format(format: Format) -> ExtractError {
-    let what = match format {
-        Format::TarGz => return ExtractError::NotGzip,
-        Format::TarXz => "an xz",
-        _ => "a zstd",
-    };
-    ExtractError::Corrupt {
-        source: io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("archive is not {what} stream"),
-        ),
-    }
 }
 
 /// Unpack the tar stream `decoded` into `dest`, then read it to its end within the allowance.
@@ -604,7 +588,15 @@ mod tests {
             let bytes = noise(4096, seed);
             let sandbox = Sandbox::new();
             let err = sandbox.unpack_gz(&bytes, &Limits::default()).unwrap_err();
-            assert!(matches!(err, ExtractError::NotGzip), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    ExtractError::WrongFormat {
+                        expected: Format::TarGz
+                    }
+                ),
+                "{err:?}"
+            );
             // Behind a valid gzip magic, or as a plain tar.
             let mut bytes = bytes;
             bytes[..4].copy_from_slice(&[0x1f, 0x8b, 0x08, 0x00]);
@@ -631,7 +623,15 @@ mod tests {
         let err = unpack_tar(&b""[..], &sandbox.dest, &Limits::default()).unwrap_err();
         assert!(matches!(err, ExtractError::Empty), "{err:?}");
         let err = sandbox.unpack_gz(b"\x1f", &Limits::default()).unwrap_err();
-        assert!(matches!(err, ExtractError::NotGzip), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ExtractError::WrongFormat {
+                    expected: Format::TarGz
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -639,7 +639,15 @@ mod tests {
         let sandbox = Sandbox::new();
         let tar = Tar::default().file("a", 0o644, b"x").finish();
         let err = sandbox.unpack_gz(&tar, &Limits::default()).unwrap_err();
-        assert!(matches!(err, ExtractError::NotGzip), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ExtractError::WrongFormat {
+                    expected: Format::TarGz
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(err.to_string(), "archive is not a gzip stream");
         assert!(err.hint().is_some());
     }
@@ -934,14 +942,15 @@ mod tests {
                 .unpack(format, &trailing, &Limits::default())
                 .unwrap_err();
             assert_eq!(err.exit_code(), 6, "{format:?}: {err:?}");
-            // The wrong format entirely.
+            // The wrong format entirely: refused at the magic bytes, as for gzip.
             let err = Sandbox::new()
                 .unpack(format, &gz(&tar), &Limits::default())
                 .unwrap_err();
             assert!(
-                matches!(err, ExtractError::Corrupt { .. }),
+                matches!(err, ExtractError::WrongFormat { expected } if expected == format),
                 "{format:?}: {err:?}"
             );
+            assert_eq!(err.exit_code(), 6);
             let err = Sandbox::new()
                 .unpack(format, b"", &Limits::default())
                 .unwrap_err();
