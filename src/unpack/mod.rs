@@ -197,8 +197,8 @@ fn stream_name(format: Format) -> &'static str {
 /// Unpack `reader` (an asset in `format`) into `dest`, an existing empty directory.
 ///
 /// - `src_path`: the same bytes as a file. A zip needs to seek: it is read from `src_path` (and
-///   `reader` is drained to EOF first); without one, `reader` is spooled to an anonymous
-///   temporary file.
+///   `reader` is drained to EOF first); without one, `reader` is spooled to an anonymous file
+///   in `dest`.
 /// - `bare_name`: the file name a bare binary gets in `dest` (mode 0755). In a zip, files named
 ///   `bare_name` or `bare_name.exe` also become 0755 (zips made on Windows carry no modes).
 pub fn unpack(

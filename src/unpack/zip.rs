@@ -2,7 +2,7 @@
 //!
 //! - A zip needs to seek, so it is read from a local file: the caller's `src_path` (the same
 //!   bytes as `reader`, which is drained to EOF first), else `reader` spooled to an anonymous
-//!   temporary file.
+//!   file in `dest`.
 //! - The entry count is checked against the central directory before anything is written.
 //! - Only regular files and directories are accepted, by the unix file type in the external
 //!   attributes (or, without one, by a trailing `/`); encrypted entries are refused.
@@ -64,8 +64,9 @@ fn local_copy(
         drain(&mut source, tracker)?;
         return File::open(path).map_err(|source| ExtractError::Read { source });
     }
-    let mut spool = tempfile::tempfile().map_err(|source| ExtractError::Create {
-        path: std::env::temp_dir(),
+    // In `dest`, the caller's temporary directory; unnamed, it never shows in the tree.
+    let mut spool = tempfile::tempfile_in(dest).map_err(|source| ExtractError::Create {
+        path: dest.to_path_buf(),
         source,
     })?;
     let mut buf = vec![0u8; BUF_SIZE];
