@@ -1,7 +1,8 @@
 //! Untrusted input, end to end (issue 5): the real `hookstrap install` against a [`TestServer`]
 //! serving a release whose archive is hostile but whose `checksums.txt` lists it correctly, so
 //! verification passes and extraction alone must refuse it. Every hostile archive is built here
-//! from raw tar header bytes (the `tar` crate's builder refuses the names we need).
+//! from raw tar header bytes (`common::tar_header`; the `tar` crate's builder refuses the names
+//! we need).
 //!
 //! For each refusal we check the exit code, the entry named on stderr, and what the failure left
 //! behind: the sandbox tree (cache aside) is byte for byte what it was, so nothing was written
@@ -22,6 +23,7 @@ use std::process::{Command, Output, Stdio};
 
 use common::fixtures::{self, Release, this_target};
 use common::server::{Behavior, TestServer};
+use common::tar_header::{HARD_LINK, SYMLINK, Tar, header};
 use common::{Sandbox, assert_exit, assert_success, stderr};
 
 /// The version installed before each hostile one, which must survive.
@@ -30,113 +32,32 @@ const OLD: &str = "5.10.7";
 const NEW: &str = "5.10.8";
 const BIN: &str = "platform";
 
-// ---- raw tar ----
+// ---- raw tar (`common::tar_header`) ----
 
-/// A 512-byte ustar header with a correct checksum; `link` fills the link-name field. Sizes of
-/// 8 GiB and more use all 12 digits of the size field, which readers accept.
-fn header(name: &[u8], kind: u8, mode: u32, size: u64, link: &[u8]) -> [u8; 512] {
-    assert!(name.len() <= 100, "use long_name for longer names");
-    assert!(link.len() <= 100);
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    h[100..108].copy_from_slice(format!("{mode:07o}\0").as_bytes());
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    let size_field = if size < 1 << 33 {
-        format!("{size:011o}\0")
-    } else {
-        format!("{size:012o}")
-    };
-    h[124..136].copy_from_slice(size_field.as_bytes());
-    h[136..148].copy_from_slice(b"14524770400\0");
-    h[156] = kind;
-    h[157..157 + link.len()].copy_from_slice(link);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h
+/// The files of a real release of `version` (binary first), as raw entries.
+fn release(version: &str) -> Tar {
+    let mut tar = Tar::default();
+    for (path, mode, content) in fixtures::cli_files(BIN, version) {
+        tar = tar.file(&path, mode, &content);
+    }
+    tar
 }
 
-#[derive(Default, Clone)]
-struct Tar(Vec<u8>);
-
-impl Tar {
-    /// The files of a real release of `version` (binary first), as raw entries.
-    fn release(version: &str) -> Self {
-        let mut tar = Tar::default();
-        for (path, mode, content) in fixtures::cli_files(BIN, version) {
-            tar = tar.file(&path, mode, &content);
-        }
-        tar
+/// The release's files without the binary.
+fn release_without_binary(version: &str) -> Tar {
+    let mut tar = Tar::default();
+    for (path, mode, content) in fixtures::cli_files(BIN, version).into_iter().skip(1) {
+        tar = tar.file(&path, mode, &content);
     }
+    tar
+}
 
-    /// The release's files without the binary.
-    fn release_without_binary(version: &str) -> Self {
-        let mut tar = Tar::default();
-        for (path, mode, content) in fixtures::cli_files(BIN, version).into_iter().skip(1) {
-            tar = tar.file(&path, mode, &content);
-        }
-        tar
-    }
+/// A finished archive, gzip'ed as releases ship it.
+trait FinishGz {
+    fn finish_gz(self) -> Vec<u8>;
+}
 
-    fn raw(mut self, header: [u8; 512], data: &[u8]) -> Self {
-        self.0.extend_from_slice(&header);
-        self.0.extend_from_slice(data);
-        let rem = self.0.len() % 512;
-        if rem != 0 {
-            self.0.resize(self.0.len() + 512 - rem, 0);
-        }
-        self
-    }
-
-    fn entry(self, name: &[u8], kind: u8, mode: u32, data: &[u8]) -> Self {
-        self.raw(header(name, kind, mode, data.len() as u64, b""), data)
-    }
-
-    fn file(self, name: &str, mode: u32, data: &[u8]) -> Self {
-        self.entry(name.as_bytes(), b'0', mode, data)
-    }
-
-    fn dir(self, name: &str, mode: u32) -> Self {
-        self.entry(name.as_bytes(), b'5', mode, b"")
-    }
-
-    fn link(self, name: &str, kind: u8, target: &str) -> Self {
-        self.raw(
-            header(name.as_bytes(), kind, 0o777, 0, target.as_bytes()),
-            b"",
-        )
-    }
-
-    /// A GNU long-name entry naming the entry that follows.
-    fn long_name(self, name: &[u8]) -> Self {
-        let mut data = name.to_vec();
-        data.push(0);
-        self.entry(b"././@LongLink", b'L', 0o644, &data)
-    }
-
-    /// A pax header giving the path of the entry that follows.
-    fn pax_path(self, path: &str) -> Self {
-        let body = format!(" path={path}\n");
-        let mut len = body.len() + 1;
-        while format!("{len}{body}").len() != len {
-            len += 1;
-        }
-        self.entry(
-            b"PaxHeaders/x",
-            b'x',
-            0o644,
-            format!("{len}{body}").as_bytes(),
-        )
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.0.extend_from_slice(&[0u8; 1024]);
-        self.0
-    }
-
+impl FinishGz for Tar {
     fn finish_gz(self) -> Vec<u8> {
         fixtures::gzip(&self.finish())
     }
@@ -346,7 +267,7 @@ fn mode_of(path: &Path) -> u32 {
 fn dotdot_entry_is_refused() {
     let w = World::new();
     let name = format!("../../../../{}", w.unique);
-    let archive = Tar::release(NEW).file(&name, 0o644, b"evil").finish_gz();
+    let archive = release(NEW).file(&name, 0o644, b"evil").finish_gz();
     let err = w.refused(
         archive,
         &[],
@@ -362,7 +283,7 @@ fn dotdot_inside_a_directory_is_refused() {
     let w = World::new();
     // Reaches `app/` from the extraction directory `app/.platformsh/.hookstrap-tmp-*`.
     let name = "completion/../../../evil";
-    let archive = Tar::release(NEW).file(name, 0o644, b"evil").finish_gz();
+    let archive = release(NEW).file(name, 0o644, b"evil").finish_gz();
     w.refused(archive, &[], &[], 6, &format!("`{name}`"));
 }
 
@@ -378,7 +299,7 @@ fn dotdot_into_the_cache_is_refused() {
 fn absolute_entry_is_refused() {
     let w = World::new();
     let name = format!("/tmp/{}/evil", w.unique);
-    let archive = Tar::release(NEW).file(&name, 0o644, b"evil").finish_gz();
+    let archive = release(NEW).file(&name, 0o644, b"evil").finish_gz();
     w.refused(
         archive,
         &[],
@@ -392,7 +313,7 @@ fn absolute_entry_is_refused() {
 fn drive_letter_entries_are_refused() {
     for name in ["C:/evil", "c:evil", "C:\\Windows\\evil"] {
         let w = World::new();
-        let archive = Tar::release(NEW).file(name, 0o644, b"evil").finish_gz();
+        let archive = release(NEW).file(name, 0o644, b"evil").finish_gz();
         w.refused(
             archive,
             &[],
@@ -407,7 +328,7 @@ fn drive_letter_entries_are_refused() {
 fn backslash_traversal_is_refused() {
     let w = World::new();
     let name = format!("..\\..\\..\\..\\{}", w.unique);
-    let archive = Tar::release(NEW).file(&name, 0o644, b"evil").finish_gz();
+    let archive = release(NEW).file(&name, 0o644, b"evil").finish_gz();
     w.refused(
         archive,
         &[],
@@ -421,7 +342,7 @@ fn backslash_traversal_is_refused() {
 fn nul_in_a_name_is_refused() {
     let w = World::new();
     // A ustar name stops at its first NUL; a GNU long name keeps inner NULs.
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .long_name(b"README.md\0/../../../evil")
         .file("placeholder", 0o644, b"evil")
         .finish_gz();
@@ -438,7 +359,7 @@ fn nul_in_a_name_is_refused() {
 fn long_name_and_pax_traversals_are_refused() {
     let w = World::new();
     let name = format!("../../../../{}", w.unique);
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .long_name(name.as_bytes())
         .file("innocent", 0o644, b"evil")
         .finish_gz();
@@ -451,7 +372,7 @@ fn long_name_and_pax_traversals_are_refused() {
     );
 
     let w = World::new();
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .pax_path(&name)
         .file("innocent", 0o644, b"evil")
         .finish_gz();
@@ -468,7 +389,7 @@ fn long_name_and_pax_traversals_are_refused() {
 fn overlong_name_is_refused() {
     let w = World::new();
     let name = "n".repeat(5000);
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .long_name(name.as_bytes())
         .file("placeholder", 0o644, b"x")
         .finish_gz();
@@ -480,7 +401,7 @@ fn overlong_name_is_refused() {
 #[test]
 fn path_length_limit_is_set_by_flag_and_variable() {
     let name = format!("{}/{}/file", "d".repeat(100), "e".repeat(100));
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .long_name(name.as_bytes())
         .file("placeholder", 0o644, b"x")
         .finish_gz();
@@ -512,7 +433,7 @@ fn name_too_long_for_the_filesystem_is_refused() {
     // Under the 4096-byte limit, but one component is over NAME_MAX: an archive fault (6), not
     // a local write failure (7).
     let name = format!("completion/{}", "c".repeat(300));
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .long_name(name.as_bytes())
         .file("placeholder", 0o644, b"x")
         .finish_gz();
@@ -525,8 +446,8 @@ fn name_too_long_for_the_filesystem_is_refused() {
 fn symlink_out_of_the_archive_is_refused() {
     let w = World::new();
     let outside = w.outside_targets()[0].clone();
-    let archive = Tar::release(NEW)
-        .link("escape", b'2', outside.to_str().unwrap())
+    let archive = release(NEW)
+        .link("escape", SYMLINK, outside.to_str().unwrap())
         .file("escape/evil", 0o644, b"evil")
         .finish_gz();
     w.refused(
@@ -541,8 +462,8 @@ fn symlink_out_of_the_archive_is_refused() {
 #[test]
 fn binary_as_a_symlink_is_refused() {
     let w = World::new();
-    let archive = Tar::release_without_binary(NEW)
-        .link(BIN, b'2', "/bin/sh")
+    let archive = release_without_binary(NEW)
+        .link(BIN, SYMLINK, "/bin/sh")
         .finish_gz();
     w.refused(
         archive,
@@ -556,8 +477,8 @@ fn binary_as_a_symlink_is_refused() {
 #[test]
 fn hardlink_is_refused() {
     let w = World::new();
-    let archive = Tar::release(NEW)
-        .link("passwd", b'1', "/etc/passwd")
+    let archive = release(NEW)
+        .link("passwd", HARD_LINK, "/etc/passwd")
         .finish_gz();
     w.refused(
         archive,
@@ -576,9 +497,7 @@ fn devices_and_fifos_are_refused() {
         (b'6', "FIFO"),
     ] {
         let w = World::new();
-        let archive = Tar::release(NEW)
-            .entry(b"node", kind, 0o666, b"")
-            .finish_gz();
+        let archive = release(NEW).entry(b"node", kind, 0o666, b"").finish_gz();
         w.refused(
             archive,
             &[],
@@ -592,9 +511,7 @@ fn devices_and_fifos_are_refused() {
 #[test]
 fn file_replacing_a_directory_is_refused() {
     let w = World::new();
-    let archive = Tar::release(NEW)
-        .file("completion", 0o644, b"evil")
-        .finish_gz();
+    let archive = release(NEW).file("completion", 0o644, b"evil").finish_gz();
     w.refused(
         archive,
         &[],
@@ -607,7 +524,7 @@ fn file_replacing_a_directory_is_refused() {
 #[test]
 fn directory_replacing_a_file_is_refused() {
     let w = World::new();
-    let archive = Tar::release(NEW).dir("README.md/", 0o755).finish_gz();
+    let archive = release(NEW).dir("README.md/", 0o755).finish_gz();
     w.refused(
         archive,
         &[],
@@ -620,7 +537,7 @@ fn directory_replacing_a_file_is_refused() {
 #[test]
 fn second_binary_replacing_the_first_is_refused() {
     let w = World::new();
-    let archive = Tar::release(NEW)
+    let archive = release(NEW)
         .file(BIN, 0o755, b"#!/bin/sh\necho swapped\n")
         .finish_gz();
     w.refused(
@@ -789,7 +706,7 @@ fn crc32_after_zeros(crc: u32, mut len: u64) -> u32 {
 
 /// A tar whose one file `name` claims `size` zero bytes, all present, gzip'ed as a bomb.
 fn zeros_bomb(name: &str, size: u64) -> Vec<u8> {
-    let head = header(name.as_bytes(), b'0', 0o755, size, b"");
+    let head = header(name.as_bytes(), b'0', 0o755, size);
     // The data, its padding and the end marker are all zeros.
     gzip_bomb(&head, size.next_multiple_of(512) + 1024)
 }
@@ -808,7 +725,7 @@ fn gzip_bomb_helper_builds_what_it_says() {
         100_000,
         3 << 20,
     ] {
-        let prefix = Tar::release(NEW).finish();
+        let prefix = release(NEW).finish();
         let bomb = gzip_bomb(&prefix, zeros);
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&bomb[..])
@@ -875,7 +792,7 @@ fn max_unpacked_flag_wins_over_variable() {
 fn many_files_stop_at_the_one_past_max_unpacked() {
     let w = World::new();
     let chunk = vec![b'x'; 300 << 10];
-    let mut tar = Tar::release(NEW);
+    let mut tar = release(NEW);
     for i in 0..8 {
         tar = tar.file(&format!("data/part{i}"), 0o644, &chunk);
     }
@@ -892,7 +809,7 @@ fn many_files_stop_at_the_one_past_max_unpacked() {
 fn trailing_zeros_bomb_is_stopped() {
     let w = World::new();
     // A valid archive, then 256 MiB of zeros after its end marker: the stream is cut off.
-    let archive = gzip_bomb(&Tar::release(NEW).finish(), BOMB);
+    let archive = gzip_bomb(&release(NEW).finish(), BOMB);
     w.refused(
         archive,
         &["--max-unpacked", "1048576"],
@@ -921,8 +838,8 @@ fn gzip_bomb_over_the_default_limit_is_stopped() {
 fn default_limit_refuses_a_file_over_one_gib() {
     let w = World::new();
     // The header alone claims 2 GiB: refused before a byte of it is read.
-    let mut tar = Tar::release(NEW).0;
-    tar.extend_from_slice(&header(b"huge", b'0', 0o644, 2 << 30, b""));
+    let mut tar = release(NEW).unfinished();
+    tar.extend_from_slice(&header(b"huge", b'0', 0o644, 2 << 30));
     tar.extend_from_slice(&[0u8; 4096]);
     w.refused(
         fixtures::gzip(&tar),
@@ -936,7 +853,7 @@ fn default_limit_refuses_a_file_over_one_gib() {
 #[test]
 fn too_many_entries_are_refused_by_flag_and_variable() {
     let w = World::new();
-    let archive = Tar::release(NEW).finish_gz();
+    let archive = release(NEW).finish_gz();
     let err = w.refused(
         archive.clone(),
         &["--max-entries", "3"],
@@ -963,7 +880,7 @@ fn too_many_entries_are_refused_by_flag_and_variable() {
 #[test]
 fn default_entry_limit_is_ten_thousand() {
     let w = World::new();
-    let mut tar = Tar::release(NEW);
+    let mut tar = release(NEW);
     for i in 0..10_000 {
         tar = tar.dir(&format!("d{i}/"), 0o755);
     }
@@ -1000,7 +917,7 @@ fn bad_limit_values_are_usage_errors() {
 #[test]
 fn truncated_gzip_is_refused() {
     let w = World::new();
-    let full = Tar::release(NEW).finish_gz();
+    let full = release(NEW).finish_gz();
     w.refused(
         full[..full.len() / 2].to_vec(),
         &[],
@@ -1013,7 +930,7 @@ fn truncated_gzip_is_refused() {
 #[test]
 fn gzip_with_a_bad_trailer_is_refused() {
     let w = World::new();
-    let mut archive = Tar::release(NEW).finish_gz();
+    let mut archive = release(NEW).finish_gz();
     let crc = archive.len() - 8;
     archive[crc] ^= 0xff;
     w.refused(archive, &[], &[], 6, "archive is corrupt");
@@ -1022,7 +939,7 @@ fn gzip_with_a_bad_trailer_is_refused() {
 #[test]
 fn truncated_tar_is_refused() {
     // Cut inside the binary's data, and right before the end marker.
-    let tar = Tar::release(NEW).finish();
+    let tar = release(NEW).finish();
     for cut in [700, tar.len() - 1024] {
         let w = World::new();
         w.refused(
@@ -1062,7 +979,7 @@ fn empty_file_is_refused() {
 #[test]
 fn archive_without_the_binary_is_refused() {
     let w = World::new();
-    let archive = Tar::release_without_binary(NEW).finish_gz();
+    let archive = release_without_binary(NEW).finish_gz();
     w.refused(
         archive,
         &[],
@@ -1072,7 +989,7 @@ fn archive_without_the_binary_is_refused() {
     );
     // Under a directory is not at the root.
     let w = World::new();
-    let archive = Tar::release_without_binary(NEW)
+    let archive = release_without_binary(NEW)
         .file(&format!("bin/{BIN}"), 0o755, b"#!/bin/sh\n")
         .finish_gz();
     w.refused(
@@ -1087,7 +1004,7 @@ fn archive_without_the_binary_is_refused() {
 #[test]
 fn binary_that_is_a_directory_is_refused() {
     let w = World::new();
-    let archive = Tar::release_without_binary(NEW)
+    let archive = release_without_binary(NEW)
         .dir(&format!("{BIN}/"), 0o755)
         .file(&format!("{BIN}/inside"), 0o755, b"x")
         .finish_gz();
@@ -1313,7 +1230,7 @@ fn lock_file_pinning_a_hostile_archive_is_refused_by_extraction() {
     // The lock file is the trust anchor here: it pins the hostile archive exactly.
     let w = World::new();
     let name = format!("../../../../{}", w.unique);
-    let archive = Tar::release(NEW).file(&name, 0o644, b"evil").finish_gz();
+    let archive = release(NEW).file(&name, 0o644, b"evil").finish_gz();
     let sha = fixtures::sha256_hex(&archive);
     let text = lock_text(&w, &sha).replace("size = 1234", &format!("size = {}", archive.len()));
     fs::write(w.sb.lock_file(), text).unwrap();

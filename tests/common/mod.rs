@@ -2,12 +2,14 @@
 //!
 //! A [`Sandbox`] runs the real binary in a temporary app dir with a cleared environment, so no
 //! variable of the developer's shell (proxies, tokens, cache dirs) leaks into a test;
-//! `server` serves releases and faults over HTTP(S), `fixtures` builds the releases.
+//! `server` serves releases and faults over HTTP(S), `fixtures` builds the releases,
+//! `tar_header` builds hostile tar streams from raw header bytes.
 //! Each test binary uses a subset of this module, hence `dead_code` is allowed.
 #![allow(dead_code)]
 
 pub mod fixtures;
 pub mod server;
+pub mod tar_header;
 pub mod tls;
 
 use std::path::{Path, PathBuf};
