@@ -838,3 +838,80 @@ fn a_kill_at_each_later_phase_leaves_a_whole_install() {
         assert_recovers(&w, &sb, phase);
     }
 }
+
+// ---- 10. unverified bytes stay in staging ----
+
+#[test]
+fn a_hostile_archive_with_the_wrong_hash_leaves_nothing_outside_staging() {
+    use common::tar_header::Tar;
+    // Traversal toward the app dir and the sandbox, and a bomb: served for the real asset's
+    // name, with the real (good) checksums.txt, so only the hash stands between it and the
+    // bin dir. The cold install unpacks while it downloads, so the extractor sees it all.
+    let traversal = Tar::default()
+        .file("platform", 0o755, EVIL)
+        .file("../../../escaped", 0o644, b"escaped")
+        .file("../../../../escaped-too", 0o644, b"escaped")
+        .finish();
+    let bomb = Tar::default()
+        .file("platform", 0o755, EVIL)
+        .file("zeros", 0o644, &vec![0u8; 8 << 20])
+        .finish();
+    for (what, tar) in [("traversal", traversal), ("bomb", bomb)] {
+        let w = World::new();
+        let hostile = fixtures::gzip(&tar);
+        assert_ne!(sha256_hex(&hostile), w.sha());
+        w.server.route(&w.asset_path(), Behavior::file(hostile));
+        let sb = Sandbox::new();
+        let before: Vec<PathBuf> = walk(sb.path());
+        let out = common::run(
+            sb.cmd()
+                .args(["install", &format!("platform@{V}"), "--mirror", &w.mirror()])
+                .args(["--max-unpacked", "1048576"])
+                .env("HOOKSTRAP_CACHE_DIR", &sb.cache),
+        );
+        assert_exit(&out, 5);
+        assert!(
+            stderr(&out).contains("checksum mismatch"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        for escaped in ["escaped", "escaped-too"] {
+            for dir in [sb.path(), &sb.app, sb.path().parent().unwrap()] {
+                assert!(
+                    !dir.join(escaped).exists(),
+                    "{what}: {}",
+                    dir.join(escaped).display()
+                );
+            }
+        }
+        assert!(
+            temporaries(sb.path()).is_empty(),
+            "{what}: staging left behind"
+        );
+        assert!(!sb.bin_dir().join("platform").exists());
+        // Nothing new but the cache and the (empty) bin dir.
+        let bin = sb.bin_dir();
+        let after: Vec<PathBuf> = walk(sb.path())
+            .into_iter()
+            .filter(|p| !p.starts_with(&sb.cache) && *p != bin && Some(p.as_path()) != bin.parent())
+            .collect();
+        assert!(walk(&bin).is_empty(), "{what}: {:?}", walk(&bin));
+        assert_eq!(after, before, "{what}");
+    }
+}
+
+/// Every path under `root`, sorted.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            }
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    out
+}
