@@ -86,17 +86,22 @@ pub enum Progress {
 pub enum Command {
     /// Resolve, fetch, verify, unpack, place, and write the env file
     Install {
-        /// TOOL[@VERSION] (platform, upsun@5.10.8), github:OWNER/REPO[@TAG] or url:URL
+        /// TOOL[@VERSION] (platform, upsun@5.10.8), a tool of hookstrap.toml by its key,
+        /// github:OWNER/REPO[@TAG] or url:URL
         specs: Vec<String>,
-        /// Install another target's binary (default: this machine's)
+        /// Install another target's binary into another bin dir, without touching the env file
+        /// (default: this machine's)
         #[arg(long, value_name = "T")]
         target: Option<String>,
         /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
         #[arg(long, value_name = "HEX")]
         sha256: Option<String>,
+        #[command(flatten)]
+        pick: Pick,
     },
     /// Resolve, fetch and verify into the cache only (cache warming)
     Fetch {
+        /// What to fetch: SPECs as for `install` (default: the manifest's, else the lock's tools)
         specs: Vec<String>,
         /// Targets to fetch (repeatable; default: this machine's)
         #[arg(long = "target", value_name = "T")]
@@ -104,9 +109,12 @@ pub enum Command {
         /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
         #[arg(long, value_name = "HEX")]
         sha256: Option<String>,
+        #[command(flatten)]
+        pick: Pick,
     },
     /// Pin url, sha256 and size per target into the lock file
     Lock {
+        /// What to pin: SPECs as for `install` (default: the manifest's tools, else the lock's)
         specs: Vec<String>,
         /// Targets to pin (repeatable; default: the manifest's `targets`, else this machine's)
         #[arg(long = "target", value_name = "T")]
@@ -114,6 +122,24 @@ pub enum Command {
         /// The SHA-256 the one SPEC's archive must have (needed for url: SPECs)
         #[arg(long, value_name = "HEX")]
         sha256: Option<String>,
+        #[command(flatten)]
+        pick: Pick,
+        /// Move pins to the newest release the manifest allows (all tools, or the TOOLs named)
+        /// and print `tool old → new` per change
+        #[arg(long, conflicts_with = "check")]
+        upgrade: bool,
+        /// Exit 9 unless the lock covers exactly the manifest's tools and targets, at versions
+        /// it allows; no network (for CI)
+        #[arg(long)]
+        check: bool,
+    },
+    /// Each tool's pinned (or installed) version and the newest release
+    Outdated {
+        /// Tools to check (default: the lock's, else the manifest's, else the installed ones)
+        tools: Vec<String>,
+        /// Exit 9 when any tool is behind
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Inspect and maintain the cache
     Cache {
@@ -139,6 +165,17 @@ pub enum Command {
         /// Tools to remove (default: all)
         tools: Vec<String>,
     },
+}
+
+/// How a SPEC's tool is picked and named, as the manifest's `bin` and `asset` say.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Pick {
+    /// The command's name in the bin dir (default: the program the archive holds)
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// A `*` pattern that picks the GitHub release asset, e.g. `gh_*_linux_amd64.tar.gz`
+    #[arg(long, value_name = "PATTERN")]
+    pub asset: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

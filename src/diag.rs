@@ -44,6 +44,25 @@ pub trait Diagnostic: std::error::Error {
     }
 }
 
+/// `outdated --exit-code` found a newer release, or `lock --check` found the lock out of date
+/// (exit 9).
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct Outdated {
+    pub what: String,
+    pub hint: String,
+}
+
+impl Diagnostic for Outdated {
+    fn code(&self) -> Code {
+        Code::Outdated
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(self.hint.clone())
+    }
+}
+
 /// The network is needed but `--offline` (or `HOOKSTRAP_OFFLINE`) forbids it (exit 8). `what`
 /// is the SPEC to warm the cache with.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +108,13 @@ pub enum UsageError {
         tool: String,
         target: String,
     },
+    #[error("`{asked}` asked, but the lock file `{}` pins {tool} {pinned}", path.display())]
+    PinConflict {
+        asked: String,
+        path: PathBuf,
+        tool: String,
+        pinned: String,
+    },
     #[error("invalid value `{value}` for `{name}`: {reason}")]
     BadValue {
         name: String,
@@ -114,6 +140,9 @@ impl Diagnostic for UsageError {
                 "supported targets: linux_amd64, linux_arm64, darwin_all, windows_amd64 (fetch and lock only)"
                     .into(),
             ),
+            UsageError::PinConflict { tool, .. } => Some(format!(
+                "move the pin with `hookstrap lock --upgrade {tool}` (or `hookstrap lock {tool}@VERSION`), then commit hookstrap.lock"
+            )),
             UsageError::LockMissing { tool, target, .. } => Some(format!(
                 "add it with `hookstrap lock {tool} --target {target}`"
             )),

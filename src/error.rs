@@ -2,7 +2,7 @@
 //! error type. Only the top (`lib`, `commands`, `main`) sees it; each stage returns its own
 //! enum and knows its exit codes and hints through [`Diagnostic`], which this type delegates to.
 
-use crate::diag::{Code, Diagnostic, FsError, Offline, UsageError};
+use crate::diag::{Code, Diagnostic, FsError, Offline, Outdated, UsageError};
 use crate::fetch::FetchError;
 use crate::http::HttpError;
 use crate::install::InstallError;
@@ -19,6 +19,8 @@ pub enum Error {
     Fs(#[from] FsError),
     #[error(transparent)]
     Offline(#[from] Offline),
+    #[error(transparent)]
+    Outdated(#[from] Outdated),
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
@@ -53,6 +55,7 @@ impl Error {
             Error::Usage(e) => e,
             Error::Fs(e) => e,
             Error::Offline(e) => e,
+            Error::Outdated(e) => e,
             Error::Http(e) => e,
             Error::Verify(e) => e,
             Error::Resolve(e) => e,

@@ -202,22 +202,21 @@ impl BinDir {
         Ok(())
     }
 
-    /// Whether `tool` is installed from exactly this archive and its binary is intact: it
-    /// hashes to the lock file's pin where there is one, else to what the receipt recorded.
-    pub fn is_current(&self, tool: &str, sha256: &str, pin: Option<&str>) -> bool {
+    /// Where `tool` is installed, if it is installed from exactly this archive and its binary
+    /// is intact: it hashes to the lock file's pin where there is one, else to what the
+    /// receipt recorded.
+    pub fn is_current(&self, tool: &str, sha256: &str, pin: Option<&str>) -> Option<PathBuf> {
         let receipt = self.receipt();
-        let Some(installed) = receipt.tools.get(tool) else {
-            return false;
-        };
+        let installed = receipt.tools.get(tool)?;
         if installed.sha256 != sha256 {
-            return false;
+            return None;
         }
         let expected = pin.unwrap_or(&installed.bin_blake3);
         let bin = self.path.join(&installed.bin);
-        let Ok(Some(file)) = fsutil::open_regular(&bin) else {
-            return false;
-        };
-        verify::fingerprint_reader(file).is_ok_and(|h| h == expected)
+        let file = fsutil::open_regular(&bin).ok()??;
+        verify::fingerprint_reader(file)
+            .is_ok_and(|h| h == expected)
+            .then_some(bin)
     }
 
     /// A new staging directory inside the bin dir (same filesystem, so the final rename is
@@ -356,19 +355,23 @@ pub fn unpack_blob(
     Ok(())
 }
 
-/// The BLAKE3 of the binary the verified blob unpacks to (what `lock` pins), found as
-/// `install` finds it. Unpacks into a temporary directory under `tmp_in`.
+/// The file name and BLAKE3 of the binary the verified blob unpacks to (what `lock` pins),
+/// found as `install` finds it. Unpacks into a temporary directory under `tmp_in`.
 pub fn binary_fingerprint(
     tmp_in: &Path,
     blob: &Path,
     art: &Artifact,
     limits: &Limits,
-) -> Result<String, InstallError> {
+) -> Result<(String, String), InstallError> {
     let staging = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempdir_in(tmp_in)
         .fs("create a temporary directory in", tmp_in)?;
     unpack_blob(staging.path(), blob, art, limits)?;
     let found = BinDir::find(staging.path(), &art.bin, &art.bin_name(), art.at_root)?;
-    Ok(verify::fingerprint_file(&found).fs("read", &found)?)
+    let name = found
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    Ok((name, verify::fingerprint_file(&found).fs("read", &found)?))
 }

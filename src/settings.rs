@@ -15,6 +15,8 @@ use crate::unpack::Limits;
 pub struct Settings {
     pub app_dir: PathBuf,
     pub bin_dir: PathBuf,
+    /// Whether `--bin-dir` or `HOOKSTRAP_BIN_DIR` named the bin dir.
+    pub bin_dir_given: bool,
     pub env_file: Option<PathBuf>,
     pub cache_dir: PathBuf,
     pub mirror: String,
@@ -56,6 +58,7 @@ impl Settings {
             .clone()
             .or_else(|| ctx.var("PLATFORM_APP_DIR").map(PathBuf::from))
             .unwrap_or_else(|| ctx.cwd.clone()));
+        let bin_dir_given = g.bin_dir.is_some() || ctx.var("HOOKSTRAP_BIN_DIR").is_some();
         let bin_dir = g
             .bin_dir
             .clone()
@@ -153,6 +156,7 @@ impl Settings {
         Ok(Settings {
             app_dir,
             bin_dir,
+            bin_dir_given,
             env_file,
             cache_dir,
             mirror,
@@ -166,6 +170,11 @@ impl Settings {
             limits,
             lock_timeout,
         })
+    }
+
+    /// The bin dir an app's own installs use: `<app-dir>/.platformsh/bin`.
+    pub fn default_bin_dir(&self) -> PathBuf {
+        self.app_dir.join(".platformsh").join("bin")
     }
 
     /// Where `lock` writes: `--lock FILE`, else `<app-dir>/hookstrap.lock`.

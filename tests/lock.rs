@@ -147,9 +147,15 @@ fn install_and_fetch_with_a_lock_never_ask_for_latest_or_checksums() {
     assert!(script.contains("platform CLI 5.10.7"), "{script}");
     let asset = rels[0].asset_name("platform", fixtures::this_target());
     assert_eq!(server.count(&rels[0].path(&asset)), 1);
-    // `platform@latest` with a lock still means the pinned version.
+    // `platform@latest` under a lock asks to move the pin: refused, with the command that
+    // does it, and the pinned binary stays.
     let out = app.run(&["install", "platform@latest", "--mirror", &server.url()]);
-    assert_success(&out);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("hookstrap lock --upgrade platform"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         std::fs::read_to_string(app.bin_dir().join("platform"))
             .unwrap()

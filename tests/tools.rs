@@ -265,9 +265,9 @@ fn gh_from_the_manifest_is_found_under_bin_and_verified_by_its_checksums_file() 
 }
 
 #[test]
-fn github_spec_alone_installs_the_command_named_after_the_repository() {
-    // SPEC.md: "The installed command is named after the repository (or the manifest's `bin`),
-    // whatever the file in the archive is called". `github:cli/cli` installs `cli`.
+fn github_spec_alone_installs_the_program_under_its_own_name() {
+    // SPEC.md: "The installed command is the manifest's `bin` (or `--bin`); else the program's
+    // own name — the archive's only executable". `github:cli/cli` installs `gh`, not `cli`.
     let server = TestServer::start();
     let rel = gh_release();
     mount_github_release(&server, &rel, false);
@@ -277,9 +277,9 @@ fn github_spec_alone_installs_the_command_named_after_the_repository() {
     assert_success(&out);
 
     let asset = format!("gh_2.63.0_linux_{}.tar.gz", host_arch());
-    assert_eq!(bin_names(&sb), ["cli"]);
+    assert_eq!(bin_names(&sb), ["gh"]);
     assert_eq!(
-        std::fs::read(sb.bin_dir().join("cli")).unwrap(),
+        std::fs::read(sb.bin_dir().join("gh")).unwrap(),
         script("gh", &asset)
     );
 }
@@ -379,14 +379,24 @@ fn ripgrep_on_arm64_takes_the_only_aarch64_build() {
         &fixture("manifests/valid/ripgrep.toml"),
     );
 
-    let out = run_mirrored(&sb, &server, &["install", "--target", "linux_arm64"]);
+    // Another target's binaries go to a bin dir of their own, and the env file is left alone.
+    let arm = sb.app.join("arm64-bin");
+    let out = run_mirrored(
+        &sb,
+        &server,
+        &[
+            "install",
+            "--target",
+            "linux_arm64",
+            "--bin-dir",
+            arm.to_str().unwrap(),
+        ],
+    );
     assert_success(&out);
+    assert!(!sb.env_file().exists());
 
     let gnu = "ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz";
-    assert_eq!(
-        std::fs::read(sb.bin_dir().join("rg")).unwrap(),
-        script("rg", gnu)
-    );
+    assert_eq!(std::fs::read(arm.join("rg")).unwrap(), script("rg", gnu));
     assert!(paths(&server).contains(&rel.path(&format!("{gnu}.sha256"))));
 }
 
@@ -1177,7 +1187,7 @@ fn mirror_export_serves_a_github_tool_through_its_release_json() {
     assert_success(&out);
 
     assert_eq!(
-        std::fs::read(sb.bin_dir().join("cli")).unwrap(),
+        std::fs::read(sb.bin_dir().join("gh")).unwrap(),
         script("gh", &asset)
     );
     // The exported digest is the hash source: no checksums file is needed.

@@ -187,6 +187,18 @@ impl LockFile {
         self.tools.iter().find(|t| t.name == name)
     }
 
+    /// Keeps the tools `keep` says yes to; returns the names of the others, which are dropped.
+    pub fn retain(&mut self, keep: impl Fn(&LockedTool) -> bool) -> Vec<String> {
+        let dropped = self
+            .tools
+            .iter()
+            .filter(|t| !keep(t))
+            .map(|t| t.name.clone())
+            .collect();
+        self.tools.retain(|t| keep(t));
+        dropped
+    }
+
     /// Adds or replaces a tool's pin, keeping artifacts of other targets pinned for the same
     /// version.
     pub fn upsert(&mut self, tool: LockedTool) {

@@ -16,6 +16,7 @@ pub mod checksums;
 pub mod github;
 pub mod lockfile;
 pub mod manifest;
+pub mod pins;
 pub mod spec;
 
 use assets::Format;
@@ -55,6 +56,13 @@ pub enum ResolveError {
     NoHash(#[from] checksums::NoHashError),
     #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
     Unpinned { what: String },
+    /// `latest` could not be asked: every unlocked build depends on that request.
+    #[error("cannot find the latest release of {repo}")]
+    Latest {
+        repo: String,
+        #[source]
+        source: HttpError,
+    },
 }
 
 impl ResolveError {
@@ -69,6 +77,7 @@ impl ResolveError {
             ResolveError::Verify(e) => e,
             ResolveError::Choose(e) => e,
             ResolveError::NoHash(e) => e,
+            ResolveError::Latest { source, .. } => source,
             ResolveError::Unpinned { .. } => return None,
         })
     }
@@ -80,6 +89,12 @@ impl Diagnostic for ResolveError {
     }
 
     fn hint(&self) -> Option<String> {
+        if let ResolveError::Latest { .. } = self {
+            return Some(
+                "pin versions with `hookstrap lock` and commit hookstrap.lock: a locked build asks for no `latest`, and needs no network once the cache is warm"
+                    .into(),
+            );
+        }
         match self.inner() {
             Some(inner) => inner.hint(),
             None => Some(
@@ -101,10 +116,16 @@ pub struct Request {
     pub version: Option<String>,
     /// The command's name in the bin dir.
     pub bin: String,
+    /// Whether `bin` was given (manifest, `--bin`, lock file); else the command keeps the name
+    /// of the program the archive holds.
+    pub bin_explicit: bool,
     /// A `*` pattern that picks the GitHub release asset.
     pub asset: Option<String>,
     /// A hash pinned by `--sha256` or the manifest.
     pub sha256: Option<String>,
+    /// `@latest` was asked in so many words (under a lock file, that is a request to move the
+    /// pin, refused with a hint to `lock --upgrade`).
+    pub latest: bool,
 }
 
 impl Request {
@@ -127,6 +148,15 @@ impl Request {
             ),
             AnySpec::Url { url } => (Source::Url { url: url.clone() }, None),
         };
+        let latest = matches!(
+            spec,
+            AnySpec::Cli(Spec {
+                version: Wanted::Latest,
+                ..
+            })
+        );
+        // The catalog's CLI is always its own name; other tools keep their program's name.
+        let bin_explicit = matches!(source, Source::Cli(_));
         Request {
             bin: name.clone(),
             name,
@@ -134,6 +164,8 @@ impl Request {
             version,
             asset: None,
             sha256: None,
+            latest,
+            bin_explicit,
         }
     }
 
@@ -143,8 +175,10 @@ impl Request {
             source: decl.source.clone(),
             version: decl.version.clone().filter(|v| v != "latest"),
             bin: decl.command().to_string(),
+            bin_explicit: decl.bin.is_some() || matches!(decl.source, Source::Cli(_)),
             asset: decl.asset.clone(),
             sha256: decl.sha256.clone(),
+            latest: false,
         }
     }
 
@@ -169,13 +203,27 @@ impl Request {
                 }
             }
         };
+        // A GitHub release's exact tag is in its canonical URL: re-pinning must ask for that tag
+        // (`v2.63.0`), not the version the lock shows (`2.63.0`).
+        let version = match &source {
+            Source::GitHub { .. } => tool
+                .artifacts
+                .iter()
+                .map(|a| release_parts(&a.url).2)
+                .find(|tag| !tag.is_empty())
+                .unwrap_or_else(|| tool.version.clone()),
+            _ => tool.version.clone(),
+        };
         Ok(Request {
             name: tool.name.clone(),
             source,
-            version: Some(tool.version.clone()),
+            version: Some(version),
             bin: tool.bin.clone().unwrap_or_else(|| tool.name.clone()),
+            // The lock file records the command's name once `lock` has found it.
+            bin_explicit: true,
             asset: None,
             sha256: None,
+            latest: false,
         })
     }
 
@@ -215,6 +263,8 @@ pub struct Location {
     pub format: Format,
     /// The command's name in the bin dir (without `.exe`).
     pub bin: String,
+    /// Whether `bin` was given; else the command keeps the name of the program found.
+    pub bin_explicit: bool,
     /// Whether the binary must sit at the archive's root (the Platform.sh CLI's layout), or
     /// may be found anywhere in it by name.
     pub at_root: bool,
@@ -236,6 +286,7 @@ impl Location {
             tag,
             asset,
             bin: tool.name().to_string(),
+            bin_explicit: true,
             at_root: true,
         }
     }
@@ -274,6 +325,7 @@ impl Location {
             asset,
             format,
             bin: req.bin.clone(),
+            bin_explicit: req.bin_explicit,
             at_root: false,
         })
     }
@@ -298,6 +350,7 @@ impl Location {
             url: entry.url.clone(),
             format,
             bin,
+            bin_explicit: true,
             // Found by name anywhere: the CLI's binary at the root is found that way too.
             at_root: false,
         };
@@ -401,6 +454,7 @@ pub fn mirrored(url: &str, mirror: &str) -> String {
 fn release_parts(url: &str) -> (String, String, String) {
     let parts: Vec<&str> = url
         .strip_prefix(GITHUB)
+        .filter(|rest| rest.starts_with('/'))
         .map(|rest| rest.trim_start_matches('/').split('/').collect())
         .unwrap_or_default();
     match parts.as_slice() {
@@ -409,8 +463,19 @@ fn release_parts(url: &str) -> (String, String, String) {
     }
 }
 
+/// The same tag with its `v` added or dropped (`2.63.0` ⇄ `v2.63.0`), for a tag given without
+/// the `v` the release has, or with one it has not.
+fn other_tag(tag: &str) -> Option<String> {
+    match tag.strip_prefix('v') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => Some(rest.to_string()),
+        Some(_) => None,
+        None if tag.starts_with(|c: char| c.is_ascii_digit()) => Some(format!("v{tag}")),
+        None => None,
+    }
+}
+
 /// `v2.63.0` → `2.63.0`; other tags as they are.
-fn version_of_tag(tag: &str) -> String {
+pub(crate) fn version_of_tag(tag: &str) -> String {
     match tag.strip_prefix('v') {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest.to_string(),
         _ => tag.to_string(),
@@ -453,6 +518,7 @@ impl Resolver<'_> {
         let mut loc = Location::cli(tool, &version, target);
         loc.name = req.name.clone();
         loc.bin = req.bin.clone();
+        loc.bin_explicit = req.bin_explicit;
         if let Some(sha) = &req.sha256 {
             return Ok(loc.with_hash(sha.clone(), None, Anchor::Pinned));
         }
@@ -472,15 +538,22 @@ impl Resolver<'_> {
         path: &Path,
         target: Target,
     ) -> Result<Artifact, ResolveError> {
-        if let Some(asked) = &req.version
-            && version_of_tag(asked) != version_of_tag(&pinned.version)
-        {
-            return Err(UsageError::Other(format!(
-                "`{req}` asked, but the lock file `{}` pins {} {}; run `hookstrap lock {req}` to change the pin",
-                path.display(),
-                req.name,
-                pinned.version
-            ))
+        let other = req
+            .version
+            .as_ref()
+            .is_some_and(|asked| version_of_tag(asked) != version_of_tag(&pinned.version));
+        if req.latest || other {
+            let asked = if req.latest {
+                format!("{}@latest", req.name)
+            } else {
+                req.to_string()
+            };
+            return Err(UsageError::PinConflict {
+                asked,
+                path: path.to_path_buf(),
+                tool: req.name.clone(),
+                pinned: pinned.version.clone(),
+            }
             .into());
         }
         let locked = pinned
@@ -512,6 +585,7 @@ impl Resolver<'_> {
             url: locked.url.clone(),
             format,
             bin: req.bin.clone(),
+            bin_explicit: req.bin_explicit,
             at_root: matches!(req.source, Source::Cli(_)),
         };
         let mut art = loc.with_hash(
@@ -552,7 +626,13 @@ impl Resolver<'_> {
                     .into()
                 });
         }
-        let tag = self.http.latest_tag(&url)?;
+        let tag = self
+            .http
+            .latest_tag(&url)
+            .map_err(|source| ResolveError::Latest {
+                repo: format!("{owner}/{repo}"),
+                source,
+            })?;
         if Version::parse(&tag).is_some_and(|v| v.is_prerelease()) {
             return Err(HttpError::BadAnswer {
                 url: crate::http::redact(&url),
@@ -561,6 +641,18 @@ impl Resolver<'_> {
             .into());
         }
         Ok(tag)
+    }
+
+    /// The newest release of what `req` names (its version, without `v`), as `latest` says;
+    /// `None` for a `url:` tool, which has no releases.
+    pub fn newest(&self, req: &Request, target: Target) -> Result<Option<String>, ResolveError> {
+        Ok(match &req.source {
+            Source::Cli(tool) => Some(self.latest_cli(*tool, target)?.to_string()),
+            Source::GitHub { owner, repo } => Some(version_of_tag(
+                &self.latest_tag(owner, repo, &req.name, target)?,
+            )),
+            Source::Url { .. } => None,
+        })
     }
 
     fn latest_cli(&self, tool: Tool, target: Target) -> Result<Version, ResolveError> {
@@ -641,7 +733,23 @@ impl Resolver<'_> {
         if self.http.refuses_offline(&api) {
             return self.github_offline(req, owner, repo, &tag, target);
         }
-        let release = self.github_release(&api, &what)?;
+        let (tag, api, release) = match self.github_release(&api, &what) {
+            Err(ResolveError::Http(HttpError::NotFound { .. })) if req.version.is_some() => {
+                // `@2.63.0` for a release tagged `v2.63.0` (or the reverse): the tag that exists.
+                let Some(other) = other_tag(&tag) else {
+                    return Err(self.no_release(owner, repo, &tag));
+                };
+                let other_api = github::api_url(self.mirror, owner, repo, &other);
+                match self.github_release(&other_api, &what) {
+                    Ok(release) => (other, other_api, release),
+                    Err(ResolveError::Http(HttpError::NotFound { .. })) => {
+                        return Err(self.no_release(owner, repo, &tag));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            other => (tag.clone(), api.clone(), other?),
+        };
         let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
         let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
         let size = (asset.size > 0).then_some(asset.size);
@@ -650,6 +758,14 @@ impl Resolver<'_> {
         }
         let (sha, from) = self.published_hash(&release, asset, &loc, &what, &api)?;
         Ok(loc.with_hash(sha, size, Anchor::Published(from)))
+    }
+
+    fn no_release(&self, owner: &str, repo: &str, tag: &str) -> ResolveError {
+        HttpError::NotFound {
+            url: crate::http::redact(&github::api_url(self.mirror, owner, repo, tag)),
+            status: 404,
+        }
+        .into()
     }
 
     /// The release's asset list, from the API (or the mirror's copy of it) at `api`.
@@ -723,6 +839,7 @@ impl Resolver<'_> {
             url: url.to_string(),
             format,
             bin: req.bin.clone(),
+            bin_explicit: req.bin_explicit,
             at_root: false,
         };
         Ok(loc.with_hash(sha256, None, Anchor::Pinned))

@@ -104,6 +104,8 @@ struct Found<'a> {
     others: Vec<String>,
     /// Every other regular file with an execute bit.
     executables: Vec<PathBuf>,
+    /// Those of them that are programs by their magic bytes (ELF, Mach-O, PE), not scripts.
+    programs: Vec<PathBuf>,
 }
 
 impl<'a> Found<'a> {
@@ -116,6 +118,7 @@ impl<'a> Found<'a> {
             with_exe: Vec::new(),
             others: Vec::new(),
             executables: Vec::new(),
+            programs: Vec::new(),
         }
     }
 
@@ -138,6 +141,9 @@ impl<'a> Found<'a> {
         } else {
             if file_type.is_file() {
                 if is_executable(entry).map_err(io_error)? {
+                    if is_program(&path).map_err(io_error)? {
+                        self.programs.push(path.clone());
+                    }
                     self.executables.push(path.clone());
                 }
                 self.others.push(relative_text(self.dest, &path));
@@ -173,7 +179,16 @@ impl<'a> Found<'a> {
         if let Some(only) = found.pop() {
             return Ok(only);
         }
-        if self.executables.len() == 1
+        // The one program, recognised by its magic bytes, so that a script beside it (yq's
+        // `install-man-page.sh`) does not count; else, with no program at all, the one
+        // executable file (a tool that is a script).
+        if self.programs.len() == 1
+            && let Some(only) = self.programs.pop()
+        {
+            return Ok(only);
+        }
+        if self.programs.is_empty()
+            && self.executables.len() == 1
             && let Some(only) = self.executables.pop()
         {
             return Ok(only);
@@ -185,6 +200,26 @@ impl<'a> Found<'a> {
             files: self.others,
         })
     }
+}
+
+/// Whether a file starts like a native program: ELF, Mach-O (thin or universal) or PE.
+fn is_program(path: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut file = fs::File::open(path)?;
+    let n = file.read(&mut magic)?;
+    let magic = &magic[..n];
+    Ok(magic.starts_with(b"\x7fELF")
+        || magic.starts_with(b"MZ")
+        || [
+            [0xfe, 0xed, 0xfa, 0xce],
+            [0xfe, 0xed, 0xfa, 0xcf],
+            [0xce, 0xfa, 0xed, 0xfe],
+            [0xcf, 0xfa, 0xed, 0xfe],
+            [0xca, 0xfe, 0xba, 0xbe],
+        ]
+        .iter()
+        .any(|m| magic == m))
 }
 
 /// Whether an unpacked file has an executable bit (unpacking rebuilt every mode as 0755 or

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cache::Cache;
-use crate::cli::{CacheAction, Cli, Command};
+use crate::cli::{CacheAction, Cli, Command, Pick};
 use crate::context::{self, Context};
 use crate::diag::{IoContext, UsageError};
 use crate::envfile;
@@ -20,13 +20,15 @@ use crate::install::{self, BinDir, Placement};
 use crate::mirror;
 use crate::report::{self, ArtifactReceipt, Batch, CacheUse, Reporter};
 use crate::resolve::catalog::{Target, Tool};
-use crate::resolve::lockfile::{LockFile, LockedArtifact, LockedTool};
+use crate::resolve::lockfile::LockFile;
 use crate::resolve::manifest::{Manifest, Source};
 use crate::resolve::spec::is_tool_name;
 use crate::resolve::{Anchor, AnySpec, Artifact, Request, Resolver, Spec, Wanted, parse_any_spec};
 use crate::settings::Settings;
 use crate::unpack;
 use crate::verify;
+
+mod lock;
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
 pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
@@ -61,17 +63,32 @@ impl App<'_> {
                 specs,
                 target,
                 sha256,
-            } => self.install(&specs, target.as_deref(), sha256.as_deref()),
+                pick,
+            } => self.install(
+                &Asked::new(&specs, sha256.as_deref(), &pick),
+                target.as_deref(),
+            ),
             Command::Fetch {
                 specs,
                 targets,
                 sha256,
-            } => self.fetch(&specs, &targets, sha256.as_deref()),
+                pick,
+            } => self.fetch(&Asked::new(&specs, sha256.as_deref(), &pick), &targets),
             Command::Lock {
                 specs,
                 targets,
                 sha256,
-            } => self.lock(&specs, &targets, sha256.as_deref()),
+                pick,
+                upgrade,
+                check,
+            } => {
+                let asked = Asked::new(&specs, sha256.as_deref(), &pick);
+                match (upgrade, check) {
+                    (_, true) => self.lock_check(&targets),
+                    (upgrade, false) => self.lock(&asked, &targets, upgrade),
+                }
+            }
+            Command::Outdated { tools, exit_code } => self.outdated(&tools, exit_code),
             Command::List => self.list(),
             Command::Completions { shell } => {
                 let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -152,17 +169,13 @@ impl App<'_> {
 
     /// What to work on: the SPECs given (with the manifest's options for tools it declares),
     /// else the manifest's tools, else the lock file's, else `platform@latest`.
-    fn requests(
-        &self,
-        given: &[String],
-        sha256: Option<&str>,
-        lock: Option<&Lock>,
-    ) -> Result<Vec<Request>> {
+    fn requests(&self, asked: &Asked, lock: Option<&Lock>) -> Result<Vec<Request>> {
         let manifest = Manifest::load(&self.settings.app_dir)?;
-        let mut requests: Vec<Request> = if !given.is_empty() {
-            given
+        let mut requests: Vec<Request> = if !asked.specs.is_empty() {
+            asked
+                .specs
                 .iter()
-                .map(|text| given_request(text, manifest.as_ref()))
+                .map(|text| given_request(text, manifest.as_ref(), asked.pick))
                 .collect::<Result<_>>()?
         } else if let Some(manifest) = manifest.as_ref().filter(|m| !m.tools.is_empty()) {
             manifest.tools.iter().map(Request::from_decl).collect()
@@ -177,7 +190,7 @@ impl App<'_> {
                 version: Wanted::Latest,
             }))]
         };
-        if let Some(sha) = sha256 {
+        if let Some(sha) = asked.sha256 {
             pin_one(&mut requests, sha)?;
         }
         let mut seen = BTreeSet::new();
@@ -229,16 +242,13 @@ impl App<'_> {
 
     // ---- install ----
 
-    fn install(
-        &mut self,
-        given: &[String],
-        target: Option<&str>,
-        sha256: Option<&str>,
-    ) -> Result<()> {
+    fn install(&mut self, asked: &Asked, target: Option<&str>) -> Result<()> {
+        let host = Target::host().ok();
         let target = match target {
             Some(t) => Target::parse(t)?,
             None => Target::host()?,
         };
+        let env_file = self.env_file_for(target, host)?;
         if !target.installable() {
             return Err(UsageError::Other(format!(
                 "cannot install `{target}` binaries: `install` unpacks tar.gz releases; use `hookstrap fetch --target {target}` to cache them"
@@ -246,9 +256,9 @@ impl App<'_> {
             .into());
         }
         let lock = self.load_lock()?;
-        let requests = self.requests(given, sha256, lock.as_ref())?;
+        let requests = self.requests(asked, lock.as_ref())?;
         // A doomed env-file edit fails before anything is fetched or placed.
-        if let Some(env) = &self.settings.env_file {
+        if let Some(env) = &env_file {
             envfile::check(env, &self.settings.bin_dir)?;
         }
         // Every version and hash is settled before the bin dir is touched; then each tool is
@@ -259,26 +269,49 @@ impl App<'_> {
             .map(|req| resolver.resolve(req, target))
             .collect::<Result<Vec<_>, _>>()?;
         self.say_anchors(&planned);
-        let receipts = self.install_all(&planned)?;
+        let receipts = self.install_all(&planned, env_file.as_deref())?;
         if self.settings.json {
             self.json(&Batch::new(receipts))?;
         }
         Ok(())
     }
 
+    /// The env file an install may edit. Another target's binaries never touch the host's
+    /// setup: they imply `--no-env-file`, and need a bin dir of their own (`--bin-dir`), or a
+    /// Mac binary would replace the Linux one on PATH.
+    fn env_file_for(&self, target: Target, host: Option<Target>) -> Result<Option<PathBuf>> {
+        if Some(target) == host {
+            return Ok(self.settings.env_file.clone());
+        }
+        if !self.settings.bin_dir_given || self.settings.bin_dir == self.settings.default_bin_dir()
+        {
+            return Err(UsageError::Other(format!(
+                "`install --target {target}` would put {target} binaries in this machine's bin dir `{}`; give them one of their own with `--bin-dir DIR` (the env file is left alone)",
+                self.settings.bin_dir.display()
+            ))
+            .into());
+        }
+        Ok(None)
+    }
+
     /// Places every planned artifact under the bin dir's lock, then writes the env block.
-    fn install_all(&self, planned: &[Artifact]) -> Result<Vec<ArtifactReceipt>> {
+    fn install_all(
+        &self,
+        planned: &[Artifact],
+        env_file: Option<&Path>,
+    ) -> Result<Vec<ArtifactReceipt>> {
         let bin = BinDir::open(&self.settings.bin_dir, self.settings.lock_timeout)?;
         let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
         let mut receipts = Vec::new();
         for art in planned {
-            let (cache, changed) =
-                if bin.is_current(&art.name, &art.sha256, art.bin_blake3.as_deref()) {
-                    (CacheUse::Hit, false)
-                } else {
-                    (self.place(&bin, art)?, true)
-                };
-            let path = bin_dir.join(art.bin_name());
+            let current = bin.is_current(&art.name, &art.sha256, art.bin_blake3.as_deref());
+            let (cache, changed, path) = match current {
+                Some(path) => (CacheUse::Hit, false, path),
+                None => {
+                    let (cache, path) = self.place(&bin, art)?;
+                    (cache, true, path)
+                }
+            };
             let verb = if changed {
                 "installed"
             } else {
@@ -301,10 +334,10 @@ impl App<'_> {
                 changed: Some(changed),
                 path: None,
                 bin: Some(path),
-                env_file: self.settings.env_file.clone(),
+                env_file: env_file.map(Path::to_path_buf),
             });
         }
-        if let Some(env) = &self.settings.env_file
+        if let Some(env) = env_file
             && let envfile::Change::Appended | envfile::Change::Replaced =
                 envfile::ensure(env, &bin_dir)?
         {
@@ -320,14 +353,20 @@ impl App<'_> {
     /// Puts the artifact's binary into the bin dir by the cheapest safe way, and says whether
     /// the cache had it: the cache's verified unpacked copy (no unpacking at all); else the
     /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
-    fn place(&self, bin: &BinDir, art: &Artifact) -> Result<CacheUse> {
-        let what = Placement::of(art);
+    fn place(&self, bin: &BinDir, art: &Artifact) -> Result<(CacheUse, PathBuf)> {
+        let mut what = Placement::of(art);
         self.cache.ensure_layout(&|m| self.reporter.warn(m))?;
-        if what.bin_blake3.is_some() && self.place_kept_copy(bin, art, &what)? {
-            return Ok(CacheUse::Hit);
+        if what.bin_blake3.is_some()
+            && let Some(path) = self.place_kept_copy(bin, art, &what)?
+        {
+            return Ok((CacheUse::Hit, path));
         }
         let (got, staging) = self.fetch_and_unpack(bin, art)?;
         let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
+        if !art.bin_explicit {
+            // No `bin` given: the command keeps the program's own name (`gh` from cli/cli).
+            what.bin_name = program_name(&unpacked)?;
+        }
         let (installed, _) = bin.place(staging, &unpacked, &what)?;
         if let Err(e) = self
             .cache
@@ -338,20 +377,25 @@ impl App<'_> {
                 report::chain(&e)
             ));
         }
-        Ok(CacheUse::from_hit(got.hit))
+        Ok((CacheUse::from_hit(got.hit), installed))
     }
 
     /// The lock file pins the binary: place the cache's kept copy if it hashes to the pin (no
     /// unpacking at all). A copy that does not is discarded with a warning, and the caller
     /// goes on from the verified archive. Says whether the copy was placed.
-    fn place_kept_copy(&self, bin: &BinDir, art: &Artifact, what: &Placement) -> Result<bool> {
+    fn place_kept_copy(
+        &self,
+        bin: &BinDir,
+        art: &Artifact,
+        what: &Placement,
+    ) -> Result<Option<PathBuf>> {
         // Shared: `prune` leaves the copy alone while we copy it.
         let _held = self.cache.lock_shared(&art.sha256)?;
         let Some(copy) = self.cache.unpacked(&art.sha256, &what.bin_name) else {
-            return Ok(false);
+            return Ok(None);
         };
         match bin.place_pinned_copy(&copy, what) {
-            Ok(_) => Ok(true),
+            Ok(path) => Ok(Some(path)),
             Err(install::InstallError::Verify(e)) => {
                 self.reporter.warn(&format!(
                     "discarding the cache's copy `{}`: it does not hash to the lock file's pin ({})",
@@ -359,7 +403,7 @@ impl App<'_> {
                     report::chain(&e)
                 ));
                 self.cache.discard_unpacked(&art.sha256)?;
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e.into()),
         }
@@ -408,15 +452,10 @@ impl App<'_> {
 
     // ---- fetch and lock ----
 
-    fn fetch(
-        &mut self,
-        given: &[String],
-        targets_given: &[String],
-        sha256: Option<&str>,
-    ) -> Result<()> {
+    fn fetch(&mut self, asked: &Asked, targets_given: &[String]) -> Result<()> {
         let targets = targets(targets_given)?;
         let lock = self.load_lock()?;
-        let requests = self.requests(given, sha256, lock.as_ref())?;
+        let requests = self.requests(asked, lock.as_ref())?;
         let mut items = Vec::new();
         {
             let resolver = self.resolver(lock.as_ref());
@@ -459,77 +498,6 @@ impl App<'_> {
             })
             .collect();
         self.data(&text)
-    }
-
-    fn lock(
-        &mut self,
-        given: &[String],
-        targets_given: &[String],
-        sha256: Option<&str>,
-    ) -> Result<()> {
-        let targets = self.targets_or_manifest(targets_given)?;
-        let path = self.settings.lock_write_path();
-        let existing = match path.exists() {
-            true => Some((LockFile::read(&path)?, path.clone())),
-            false => None,
-        };
-        // `lock` resolves afresh: with no SPEC, what the manifest declares, else what the lock
-        // file already pins (at its versions, for the targets asked), else `platform@latest`.
-        let requests = self.requests(given, sha256, existing.as_ref())?;
-        let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
-        for req in &requests {
-            if let Some(tool) = self.pin(req, &targets)? {
-                self.note(&format!("locked {} {}", tool.name, tool.version));
-                lock.upsert(tool);
-            }
-        }
-        lock.write(&path)?;
-        if self.settings.json {
-            #[derive(Serialize)]
-            struct Locked<'a> {
-                lock_file: &'a Path,
-                tools: &'a [LockedTool],
-            }
-            return self.json(&Locked {
-                lock_file: &path,
-                tools: &lock.tools,
-            });
-        }
-        self.data(&format!("{}\n", path.display()))
-    }
-
-    /// One tool's pin: each target's artifact, fetched and verified.
-    fn pin(&self, req: &Request, targets: &[Target]) -> Result<Option<LockedTool>> {
-        let resolver = self.resolver(None);
-        let mut pinned: Option<LockedTool> = None;
-        for art in self.resolve_all(&resolver, req, targets)? {
-            crate::resolve::lockfile::check_url(&art.url).map_err(|reason| {
-                UsageError::BadValue {
-                    name: format!("the URL of `{}`", art.name),
-                    value: http::redact(&art.url),
-                    reason: format!("a lock file pins https:// URLs only: {reason}"),
-                }
-            })?;
-            let got = self.obtain(&art, None)?;
-            let tool = pinned.get_or_insert_with(|| LockedTool {
-                name: art.name.clone(),
-                version: art.version.clone(),
-                source: req.source_text(),
-                bin: (req.bin != req.name).then(|| req.bin.clone()),
-                artifacts: Vec::new(),
-            });
-            let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
-            let bin_blake3 =
-                install::binary_fingerprint(&tmp, &got.path, &art, &self.settings.limits)?;
-            tool.artifacts.push(LockedArtifact {
-                target: art.target.name().to_string(),
-                url: art.url.clone(),
-                sha256: got.sha256.clone(),
-                size: got.size,
-                bin_blake3: Some(bin_blake3),
-            });
-        }
-        Ok(pinned)
     }
 
     // ---- the cache and mirrors ----
@@ -646,7 +614,7 @@ impl App<'_> {
                 "its archive is not one hookstrap installs from".into(),
             ));
         };
-        let expected = install::binary_fingerprint(tmp, &blob, &art, &self.settings.limits)?;
+        let (_, expected) = install::binary_fingerprint(tmp, &blob, &art, &self.settings.limits)?;
         let Some(file) = crate::fsutil::open_regular(&copy.path)? else {
             return Ok(Some("it vanished".into()));
         };
@@ -798,17 +766,89 @@ impl App<'_> {
     }
 }
 
-/// A SPEC from the command line, with the manifest's options when it declares that tool.
-fn given_request(text: &str, manifest: Option<&Manifest>) -> Result<Request> {
-    let spec = parse_any_spec(text)?;
-    let mut req = Request::from_spec(&spec);
-    if let Some(decl) = manifest.and_then(|m| m.tool(&req.name)) {
-        let declared = Request::from_decl(decl);
-        req.bin = declared.bin;
-        req.asset = declared.asset;
-        req.sha256 = declared.sha256;
+/// What the command line asked for: SPECs, a pinned hash, and how to pick and name the tool.
+pub(crate) struct Asked<'a> {
+    pub specs: &'a [String],
+    pub sha256: Option<&'a str>,
+    pub pick: &'a Pick,
+}
+
+impl<'a> Asked<'a> {
+    fn new(specs: &'a [String], sha256: Option<&'a str>, pick: &'a Pick) -> Self {
+        Asked {
+            specs,
+            sha256,
+            pick,
+        }
+    }
+}
+
+/// A SPEC from the command line. A tool the manifest declares is a SPEC under its key (`gh`,
+/// `gh@v2.64.0`), with its `bin`, `asset` and `sha256`; a `github:`/`url:` SPEC naming a tool
+/// the manifest declares is that tool, not a second copy. `--bin` and `--asset` win.
+fn given_request(text: &str, manifest: Option<&Manifest>, pick: &Pick) -> Result<Request> {
+    let (key, version) = match text.split_once('@') {
+        Some((key, version)) => (key, Some(version)),
+        None => (text, None),
+    };
+    let declared = manifest.and_then(|m| m.tool(key));
+    let mut req = match declared {
+        Some(decl) if !text.contains(':') => {
+            let mut req = Request::from_decl(decl);
+            match version {
+                Some("latest") => {
+                    req.version = None;
+                    req.latest = true;
+                }
+                Some(v) => req.version = Some(v.to_string()),
+                None => {}
+            }
+            req
+        }
+        _ => {
+            let spec = parse_any_spec(text)?;
+            let mut req = Request::from_spec(&spec);
+            req.latest |= version == Some("latest");
+            let same = manifest.and_then(|m| m.tools.iter().find(|d| d.source == req.source));
+            if let Some(decl) = same {
+                let declared = Request::from_decl(decl);
+                req.name = declared.name;
+                req.bin = declared.bin;
+                req.bin_explicit = declared.bin_explicit;
+                req.asset = declared.asset;
+                req.sha256 = req.sha256.or(declared.sha256);
+            }
+            req
+        }
+    };
+    if let Some(bin) = &pick.bin {
+        crate::names::check(bin).map_err(|reason| UsageError::BadValue {
+            name: "--bin".into(),
+            value: bin.clone(),
+            reason,
+        })?;
+        req.bin = bin.clone();
+        req.bin_explicit = true;
+    }
+    if let Some(asset) = &pick.asset {
+        req.asset = Some(asset.clone());
     }
     Ok(req)
+}
+
+/// The command name of a program found in an archive: its file name (`gh`, `rg.exe`).
+fn program_name(found: &Path) -> Result<String> {
+    let name = found
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    crate::names::check(&name).map_err(|reason| UsageError::BadValue {
+        name: "the archive's program".into(),
+        value: name.escape_debug().to_string(),
+        reason,
+    })?;
+    Ok(name)
 }
 
 /// `--sha256`: pins the one request there is.
