@@ -299,7 +299,11 @@ pub fn build(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Finished, H
             "the build hook succeeded in {}",
             seconds(hook_seconds)
         )),
-        Some(e) => reporter.warn(&format!("{e} after {}", seconds(hook_seconds))),
+        // The error itself is printed last, by main, with its hint.
+        Some(_) => reporter.info(&format!(
+            "the build hook failed after {}",
+            seconds(hook_seconds)
+        )),
     }
 
     let writes = watch.finish(launcher.confinement());
