@@ -21,9 +21,14 @@ struct Project {
 }
 
 impl Project {
-    /// `fixtures/apps/{name}` copied to `sandbox/project`, committed, plus an uncommitted file.
+    /// `fixtures/apps/{name}` copied to `sandbox/project`, committed, plus an uncommitted file;
+    /// the sandbox under `CARGO_TARGET_TMPDIR`.
     fn new(name: &str) -> Project {
-        let sb = Sandbox::new_in(Path::new(env!("CARGO_TARGET_TMPDIR")));
+        Project::new_in(name, Path::new(env!("CARGO_TARGET_TMPDIR")))
+    }
+
+    fn new_in(name: &str, parent: &Path) -> Project {
+        let sb = Sandbox::new_in(parent);
         let dir = sb.path().join("project");
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/apps")
@@ -443,6 +448,25 @@ fn writes_outside_the_allowed_places_are_refused_or_reported() {
         assert_contains(&err, "NOT prevented");
         assert_contains(&err, &format!("{} (new)", canonical(&written)));
     }
+}
+
+#[test]
+fn a_checkout_under_tmp_is_still_watched() {
+    // The platform lets a build write anywhere in /tmp, and so does the confinement; the
+    // project's own checkout is watched all the same.
+    let p = Project::new_in("outside", &std::env::temp_dir());
+    let vars = p.var_file("vars.env", &format!("env:OUTSIDE={}\n", p.dir.display()));
+    let out = p.build(&["--var-file", vars.to_str().unwrap()]);
+    assert_success(&out);
+    let written = p.dir.join("written-by-hook.txt");
+    assert!(written.exists());
+    assert_contains(
+        &stderr(&out),
+        &format!(
+            "warning: changed outside the build dir, the cache dir and /tmp while the hook ran: {} (new)",
+            canonical(&written)
+        ),
+    );
 }
 
 #[test]

@@ -270,7 +270,8 @@ pub fn build(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Finished, H
             (project.dir.clone(), check::Depth::All),
             (opts.home.clone().unwrap_or_default(), check::Depth::One),
         ],
-        &launcher.writable,
+        // Not `/tmp` as a whole: a checkout there is still watched.
+        &writable,
         crate::report::output_files(),
     );
 

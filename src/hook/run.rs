@@ -141,22 +141,16 @@ pub struct Launcher {
     confine: Option<Vec<OsString>>,
     net: NetCut,
     status: PathBuf,
-    /// Where the hook may write: the given dirs, `/tmp`, and a few devices.
-    pub writable: Vec<PathBuf>,
 }
 
 impl Launcher {
+    /// The hook may write to `dirs`, `/tmp` (as on the platform) and a few devices.
     pub fn new(exe: Option<&Path>, dirs: &[PathBuf], scratch: &Path, offline: bool) -> Self {
-        let mut writable: Vec<PathBuf> = dirs.to_vec();
-        writable.push(PathBuf::from("/tmp"));
         let status = scratch.join(CONFINE_STATUS);
         let confine = exe.map(|exe| {
             let mut args: Vec<OsString> = vec![exe.into(), "hook".into(), "confine".into()];
-            for dir in writable
-                .iter()
-                .map(PathBuf::as_path)
-                .chain(DEVICES.iter().map(Path::new))
-            {
+            let places = dirs.iter().map(PathBuf::as_path);
+            for dir in places.chain(["/tmp"].iter().chain(DEVICES).map(Path::new)) {
                 args.push("--write".into());
                 args.push(dir.into());
             }
@@ -171,7 +165,6 @@ impl Launcher {
             confine,
             net,
             status,
-            writable,
         }
     }
 
