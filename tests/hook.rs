@@ -547,3 +547,28 @@ fn a_build_dir_that_is_not_empty_is_refused_and_kept() {
     assert_contains(&stderr(&out), "it is not empty");
     assert_eq!(read(&build.join("precious")), "keep me");
 }
+
+#[test]
+fn a_missing_dash_is_a_usage_error_with_an_apt_hint() {
+    let p = Project::new("platform-app");
+    // A PATH with git but without dash.
+    let bin = p.sb.path().join("bin-without-dash");
+    std::fs::create_dir(&bin).unwrap();
+    let git = ["/usr/local/bin/git", "/usr/bin/git", "/bin/git"]
+        .into_iter()
+        .find(|g| Path::new(g).exists())
+        .expect("git is installed");
+    std::os::unix::fs::symlink(git, bin.join("git")).unwrap();
+    let mut cmd = p.sb.cmd();
+    cmd.env("PATH", &bin)
+        .args(["hook", "build", "--source"])
+        .arg(&p.dir);
+    let out = run(&mut cmd);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert_contains(
+        &err,
+        "error: `dash` is not installed; `hook build` needs it",
+    );
+    assert_contains(&err, "hint: install it, e.g. `apt-get install dash`");
+}
