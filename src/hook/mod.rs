@@ -24,6 +24,7 @@ pub mod run;
 pub mod tree;
 pub mod vars;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -214,6 +215,63 @@ pub struct Finished {
 /// Runs the app's build hook as the platform would; see the module docs.
 pub fn build(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Finished, HookError> {
     let started = Instant::now();
+    let prepared = prepare(opts, reporter)?;
+    let ran = run_hook(&prepared, opts, reporter)?;
+    let (environment, bin) = match ran.failure {
+        None => check_result(&prepared, &ran.launcher, reporter),
+        Some(_) => (None, None),
+    };
+    let Prepared {
+        project,
+        app,
+        scratch,
+        build_dir,
+        cache_dir,
+        copied,
+        ..
+    } = prepared;
+    let kept = scratch.finish(opts.keep, &build_dir);
+    if kept.is_none() {
+        reporter.info("removed the build dir (`--keep` keeps it)");
+    }
+    let total_seconds = started.elapsed().as_secs_f64();
+    reporter.info(&format!("total time {}", seconds(total_seconds)));
+    Ok(Finished {
+        outcome: Outcome {
+            app: app.name,
+            config_file: project.dir.join(&app.file),
+            build_dir: kept,
+            cache_dir,
+            tree_id: copied.tree_id,
+            files: copied.files,
+            modified: copied.modified,
+            status: ran.ended.status(),
+            hook_seconds: ran.seconds,
+            total_seconds,
+            environment,
+            bin,
+            writes: ran.writes,
+            network_cut: opts.offline.then(|| ran.launcher.net_cut()),
+        },
+        failure: ran.failure,
+    })
+}
+
+/// Everything settled before the hook runs.
+struct Prepared {
+    project: tree::Project,
+    app: config::App,
+    dash: PathBuf,
+    scratch: Scratch,
+    build_dir: PathBuf,
+    cache_dir: PathBuf,
+    copied: tree::Copied,
+    env: BTreeMap<String, String>,
+}
+
+/// Reads the config and the variables, finds dash, makes the dirs, copies the committed tree
+/// and builds the hook's environment. Every usage error surfaces here, before anything runs.
+fn prepare(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Prepared, HookError> {
     let project = tree::Project::open(&opts.source, opts.source_given, config::has_config)?;
     let app = config::find_app(&project.dir, opts.app.as_deref())?;
     let variables = match &opts.var_file {
@@ -248,7 +306,6 @@ pub fn build(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Finished, H
     if !run::has_set_e(&app.build_hook) {
         reporter.warn("the hook has no `set -e`: only its last command's status counts");
     }
-
     let env = run::environment(&run::EnvInputs {
         build_dir: &build_dir,
         cache_dir: &cache_dir,
@@ -259,95 +316,97 @@ pub fn build(opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Finished, H
         path: &hook_path,
         offline: opts.offline,
     });
+    Ok(Prepared {
+        project,
+        app,
+        dash,
+        scratch,
+        build_dir,
+        cache_dir,
+        copied,
+        env,
+    })
+}
+
+/// The hook's run: how it ended, how long it took, and what it did outside.
+struct Ran {
+    ended: run::Ended,
+    seconds: f64,
+    failure: Option<HookError>,
+    writes: check::WriteCheck,
+    launcher: run::Launcher,
+}
+
+/// Runs the hook, confined and watched, and says how that went.
+fn run_hook(p: &Prepared, opts: &BuildOptions, reporter: &dyn Reporter) -> Result<Ran, HookError> {
     let writable = [
-        build_dir.clone(),
-        cache_dir.clone(),
-        scratch.tmp().to_path_buf(),
+        p.build_dir.clone(),
+        p.cache_dir.clone(),
+        p.scratch.tmp().to_path_buf(),
     ];
-    let launcher = run::Launcher::new(opts.exe.as_deref(), &writable, scratch.root(), opts.offline);
+    let launcher = run::Launcher::new(
+        opts.exe.as_deref(),
+        &writable,
+        p.scratch.root(),
+        opts.offline,
+    );
     let watch = check::Watch::start(
         &[
-            (project.dir.clone(), check::Depth::All),
+            (p.project.dir.clone(), check::Depth::All),
             (opts.home.clone().unwrap_or_default(), check::Depth::One),
         ],
         // Not `/tmp` as a whole: a checkout there is still watched.
         &writable,
         crate::report::output_files(),
     );
-
     reporter.info(&format!(
         "running the build hook: {} -c \"$hook\" in {} (time limit {})",
-        dash.display(),
-        build_dir.display(),
+        p.dash.display(),
+        p.build_dir.display(),
         format_duration(opts.timeout)
     ));
-    let hook_started = Instant::now();
-    let ended = run::run_hook(
-        launcher.command(&dash, &app.build_hook, &env, &build_dir),
-        opts.timeout,
-    )
-    .map_err(|source| HookError::Spawn {
-        program: dash.clone(),
+    let started = Instant::now();
+    let command = launcher.command(&p.dash, &p.app.build_hook, &p.env, &p.build_dir);
+    let ended = run::run_hook(command, opts.timeout).map_err(|source| HookError::Spawn {
+        program: p.dash.clone(),
         source,
     })?;
-    let hook_seconds = hook_started.elapsed().as_secs_f64();
+    let took = started.elapsed().as_secs_f64();
     if ended.leftovers {
         reporter.info("stopped the processes the hook left running, as the platform does");
     }
     let failure = ended.failure(opts.timeout);
-    match &failure {
-        None => reporter.info(&format!(
-            "the build hook succeeded in {}",
-            seconds(hook_seconds)
-        )),
-        // The error itself is printed last, by main, with its hint.
-        Some(_) => reporter.info(&format!(
-            "the build hook failed after {}",
-            seconds(hook_seconds)
-        )),
-    }
-
+    // A failure's error itself is printed last, by main, with its hint.
+    let verb = match failure {
+        None => "succeeded in",
+        Some(_) => "failed after",
+    };
+    reporter.info(&format!("the build hook {verb} {}", seconds(took)));
     let writes = watch.finish(launcher.confinement());
     check::report_writes(reporter, &writes, failure.is_some());
-    let network_cut = opts.offline.then(|| launcher.net_cut());
-    if let Some(cut) = network_cut {
-        reporter.info(&launcher.net_text(cut));
+    if opts.offline {
+        reporter.info(&launcher.net_text());
     }
-    let (environment, bin) = if failure.is_none() {
-        let environment = check::environment(&launcher, &dash, &env, &build_dir);
-        check::report_environment(reporter, &environment);
-        let bin = check::bin_dir(&build_dir);
-        check::report_bin(reporter, &bin);
-        (Some(environment), Some(bin))
-    } else {
-        (None, None)
-    };
-
-    let kept = scratch.finish(opts.keep, &build_dir);
-    if kept.is_none() {
-        reporter.info("removed the build dir (`--keep` keeps it)");
-    }
-    let total_seconds = started.elapsed().as_secs_f64();
-    reporter.info(&format!("total time {}", seconds(total_seconds)));
-    Ok(Finished {
-        outcome: Outcome {
-            app: app.name,
-            config_file: project.dir.join(&app.file),
-            build_dir: kept,
-            cache_dir,
-            tree_id: copied.tree_id,
-            files: copied.files,
-            modified: copied.modified,
-            status: ended.status(),
-            hook_seconds,
-            total_seconds,
-            environment,
-            bin,
-            writes,
-            network_cut,
-        },
+    Ok(Ran {
+        ended,
+        seconds: took,
         failure,
+        writes,
+        launcher,
     })
+}
+
+/// What a successful hook left: `.environment` and `.platformsh/bin`, reported.
+fn check_result(
+    p: &Prepared,
+    launcher: &run::Launcher,
+    reporter: &dyn Reporter,
+) -> (Option<check::EnvCheck>, Option<Vec<String>>) {
+    let environment = check::environment(launcher, &p.dash, &p.env, &p.build_dir);
+    check::report_environment(reporter, &environment);
+    let bin = check::bin_dir(&p.build_dir);
+    check::report_bin(reporter, &bin);
+    (Some(environment), Some(bin))
 }
 
 fn report_copy(reporter: &dyn Reporter, copied: &tree::Copied, build_dir: &Path) {

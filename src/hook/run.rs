@@ -240,9 +240,9 @@ impl Launcher {
     }
 
     /// One line on the network under `--offline`.
-    pub fn net_text(&self, cut: bool) -> String {
-        match (&self.net, cut) {
-            (NetCut::Cut(prefix), _) => format!(
+    pub fn net_text(&self) -> String {
+        match &self.net {
+            NetCut::Cut(prefix) => format!(
                 "network: cut (`{}`): the hook had only an unconnected loopback, and HOOKSTRAP_OFFLINE=1",
                 prefix
                     .iter()
@@ -251,10 +251,10 @@ impl Launcher {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
-            (NetCut::Unavailable(why), _) => {
+            NetCut::Unavailable(why) => {
                 format!("network: NOT cut ({why}); only HOOKSTRAP_OFFLINE=1 kept hookstrap off it")
             }
-            (NetCut::NotAsked, _) => "network: not cut (no `--offline`)".into(),
+            NetCut::NotAsked => "network: not cut (no `--offline`)".into(),
         }
     }
 }
