@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests run for real (dash, bash, nginx, tinyproxy, curl)
+# The test command: installs what the tests run for real (dash, bash, git, nginx, tinyproxy, curl)
 # when missing, then runs formatting and lint checks and the whole suite.
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in dash:dash bash:bash nginx:nginx tinyproxy:tinyproxy curl:curl sha256sum:coreutils script:bsdutils; do
+for pair in dash:dash bash:bash git:git unshare:util-linux nginx:nginx tinyproxy:tinyproxy curl:curl sha256sum:coreutils script:bsdutils; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$pkg")
 done

@@ -1,5 +1,6 @@
 //! The command line, as clap sees it. Definitions only: meaning lives in `lib.rs`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -164,6 +165,51 @@ pub enum Command {
     Uninstall {
         /// Tools to remove (default: all)
         tools: Vec<String>,
+    },
+    /// Reproduce the platform's build hook on this machine
+    Hook {
+        #[command(subcommand)]
+        action: HookAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Run the app's build hook locally as the platform would: on a copy of what is committed,
+    /// under dash, with the platform's variables (`--offline` also applies)
+    Build {
+        /// The application to build (default: the only one)
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
+        /// The project: where `.upsun/` or `.platform/` lives [default: the nearest such directory up to the git repository's top level, else the current directory]
+        #[arg(long, value_name = "DIR")]
+        source: Option<PathBuf>,
+        /// Build here (absent or empty) instead of a fresh temporary directory
+        #[arg(long, value_name = "DIR")]
+        build_dir: Option<PathBuf>,
+        /// Keep the build dir and print its path on stdout
+        #[arg(long)]
+        keep: bool,
+        /// Project variables for PLATFORM_VARIABLES: a JSON object or KEY=VALUE lines; `env:NAME` keys are also exported as NAME
+        #[arg(long, value_name = "FILE")]
+        var_file: Option<PathBuf>,
+        /// Stop the hook after this long: 90s, 5m, 1h, or seconds
+        #[arg(long, value_name = "DURATION", default_value = "1h")]
+        timeout: String,
+    },
+    /// Internal (run by `hook build`): confine writes to the given places with Landlock, record
+    /// whether that worked in STATUS, then execute PROGRAM
+    #[command(hide = true)]
+    Confine {
+        /// A place the program may write to (repeatable)
+        #[arg(long = "write", value_name = "PATH")]
+        writable: Vec<PathBuf>,
+        /// Where to record whether the confinement holds
+        #[arg(long, value_name = "FILE")]
+        status: PathBuf,
+        /// The program and its arguments
+        #[arg(last = true, required = true, value_name = "PROGRAM")]
+        command: Vec<OsString>,
     },
 }
 

@@ -1,5 +1,6 @@
 //! Everything hookstrap reads from its surroundings, read once: the working directory, the
-//! environment variables it honours, the user cache dir, whether stderr is a terminal.
+//! environment variables it honours, the user cache dir, whether stderr is a terminal, and, for
+//! `hook build`, the running executable, `PATH`, `HOME` and the temporary directory.
 //!
 //! No other module calls `std::env`; tests and library users build a [`Context`] by hand.
 
@@ -53,6 +54,16 @@ pub struct Context {
     pub stderr_is_tty: bool,
     /// `HOOKSTRAP_FAULT_PAUSE`, read only by the test build (`src/fault.rs`).
     pub fault_pause: Option<String>,
+    /// The running hookstrap executable: `hook build` puts its directory first on the hook's
+    /// `PATH` and re-executes it to confine the hook.
+    pub exe: Option<PathBuf>,
+    /// `PATH`, which `hook build` hands to the hook (after the executable's directory).
+    pub search_path: Option<String>,
+    /// `HOME`, which `hook build` watches for writes the hook should not make.
+    pub home: Option<PathBuf>,
+    /// The directory for temporary files (`TMPDIR`, else `/tmp`): `hook build`'s default
+    /// build dir lives there.
+    pub temp_dir: PathBuf,
 }
 
 impl Context {
@@ -80,6 +91,12 @@ impl Context {
             } else {
                 None
             },
+            exe: std::env::current_exe().ok(),
+            search_path: std::env::var("PATH").ok().filter(|v| !v.is_empty()),
+            home: std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            temp_dir: std::env::temp_dir(),
         })
     }
 

@@ -9,23 +9,45 @@ use std::path::PathBuf;
 
 /// Process exit codes, as `SPEC.md` defines them ("Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Code {
-    Internal = 1,
-    Usage = 2,
-    NotFound = 3,
-    Network = 4,
-    Verify = 5,
-    Archive = 6,
-    LocalFs = 7,
-    Offline = 8,
+    Internal,
+    Usage,
+    NotFound,
+    Network,
+    Verify,
+    Archive,
+    LocalFs,
+    Offline,
     /// `outdated --exit-code`: an update exists; `lock --check`: the lock is out of date.
-    Outdated = 9,
+    Outdated,
+    /// `hook build`: the build hook's own exit status, passed through (SPEC.md: "`hook build`
+    /// exits with the hook's own status when the hook fails"). A hook killed by signal N is
+    /// `128 + N`, as shells report it; one stopped at the time limit is [`Code::HOOK_TIMEOUT`].
+    Hook(u8),
 }
 
 impl Code {
+    /// The status of a hook stopped at `hook build`'s time limit: 124, as `timeout(1)` exits.
+    pub const HOOK_TIMEOUT: Code = Code::Hook(124);
+
+    /// The status of a hook killed by signal `signal`: `128 + signal`, as shells report it.
+    pub fn hook_signal(signal: i32) -> Code {
+        Code::Hook(u8::try_from(128 + signal.clamp(0, 127)).unwrap_or(u8::MAX))
+    }
+
     pub fn as_u8(self) -> u8 {
-        self as u8
+        match self {
+            Code::Internal => 1,
+            Code::Usage => 2,
+            Code::NotFound => 3,
+            Code::Network => 4,
+            Code::Verify => 5,
+            Code::Archive => 6,
+            Code::LocalFs => 7,
+            Code::Offline => 8,
+            Code::Outdated => 9,
+            Code::Hook(status) => status,
+        }
     }
 }
 

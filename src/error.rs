@@ -4,6 +4,7 @@
 
 use crate::diag::{Code, Diagnostic, FsError, Offline, Outdated, UsageError};
 use crate::fetch::FetchError;
+use crate::hook::HookError;
 use crate::http::HttpError;
 use crate::install::InstallError;
 use crate::resolve::ResolveError;
@@ -35,6 +36,9 @@ pub enum Error {
     Find(#[from] FindError),
     #[error(transparent)]
     Install(#[from] InstallError),
+    /// `hook build`; a failing hook's exit status becomes the process's ([`Code::Hook`]).
+    #[error(transparent)]
+    Hook(#[from] HookError),
 }
 
 impl From<crate::diag::FileError<UsageError>> for Error {
@@ -63,6 +67,7 @@ impl Error {
             Error::Extract(e) => e,
             Error::Find(e) => e,
             Error::Install(e) => e,
+            Error::Hook(e) => e,
         }
     }
 }

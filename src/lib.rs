@@ -4,7 +4,8 @@
 //!
 //! The contract is `SPEC.md`; the data flows one way through one module per stage:
 //! [`cli`] → [`settings`] → [`resolve`] → [`fetch`] ([`http`], [`cache`]) → [`verify`] →
-//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`]. [`diag`] is the
+//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`]. [`hook`] runs an
+//! app's build hook locally as the platform would (`hookstrap hook build`). [`diag`] is the
 //! leaf every stage imports (exit codes, hints); [`error`] gathers the stages' errors at the
 //! top. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
 //! environment.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod fault;
 pub mod fetch;
 pub mod fsutil;
+pub mod hook;
 pub mod http;
 pub mod install;
 pub mod mirror;

@@ -149,6 +149,31 @@ pub fn print_error(err: &dyn crate::diag::Diagnostic) {
     let _ = std::io::stderr().write_all(out.as_bytes());
 }
 
+/// Where a build hook's output goes (`hook build`): both its streams to hookstrap's stderr,
+/// live and unbuffered (the hook writes to the file descriptor itself), so stdout keeps
+/// carrying data only.
+pub fn hook_stdio() -> std::io::Result<(std::process::Stdio, std::process::Stdio)> {
+    use std::os::fd::AsFd;
+    let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
+    Ok((stderr.into(), std::process::Stdio::inherit()))
+}
+
+/// The files (device, inode) stdout and stderr write to, when they are files: they grow with
+/// hookstrap's own output and the hook's, which is not the hook writing where it should not.
+pub fn output_files() -> Vec<(u64, u64)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    [stdout.as_fd(), stderr.as_fd()]
+        .into_iter()
+        .filter_map(|fd| fd.try_clone_to_owned().ok())
+        .filter_map(|fd| std::fs::File::from(fd).metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| (m.dev(), m.ino()))
+        .collect()
+}
+
 // ---- data on stdout ----
 
 /// Writes data to stdout; a closed pipe is not an error worth a message (ripgrep).

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cache::Cache;
-use crate::cli::{CacheAction, Cli, Command, Pick};
+use crate::cli::{CacheAction, Cli, Command, HookAction, Pick};
 use crate::context::{self, Context};
 use crate::diag::{IoContext, UsageError};
 use crate::envfile;
 use crate::error::Result;
 use crate::fetch::{self, Obtained};
+use crate::hook;
 use crate::http::{self, Http};
 use crate::install::{self, BinDir, Placement};
 use crate::mirror;
@@ -32,6 +33,19 @@ mod lock;
 
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
 pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
+    // `hook confine` runs inside a hook's environment and replaces itself with the hook: no
+    // settings, no reporter.
+    if let Command::Hook {
+        action:
+            HookAction::Confine {
+                writable,
+                status,
+                command,
+            },
+    } = &cli.command
+    {
+        return Err(hook::confine::exec(writable, status, command).into());
+    }
     crate::fault::arm(ctx.fault_pause.as_deref());
     let settings = Settings::new(&cli.global, ctx)?;
     let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
@@ -100,6 +114,7 @@ impl App<'_> {
             Command::Mirror { dir } => self.mirror(&dir),
             Command::Env => self.env(ctx),
             Command::Uninstall { tools } => self.uninstall(&tools),
+            Command::Hook { action } => self.hook(action, ctx),
         }
     }
 
@@ -640,6 +655,21 @@ impl App<'_> {
         Ok(())
     }
 
+    // ---- hook build ----
+
+    /// `hook build`: the build dir's path on stdout when kept (or the `--json` outcome); a
+    /// failing hook's status becomes the exit status.
+    fn hook(&mut self, action: HookAction, ctx: &Context) -> Result<()> {
+        let opts = hook_options(action, ctx, self.settings)?;
+        let finished = hook::build(&opts, self.reporter)?;
+        if self.settings.json {
+            self.json(&finished.outcome)?;
+        } else if let Some(dir) = &finished.outcome.build_dir {
+            self.data(&format!("{}\n", dir.display()))?;
+        }
+        finished.failure.map_or(Ok(()), |e| Err(e.into()))
+    }
+
     // ---- the app's own state ----
 
     fn env(&mut self, ctx: &Context) -> Result<()> {
@@ -764,6 +794,37 @@ impl App<'_> {
         }
         Ok(())
     }
+}
+
+/// `hook build`'s flags, settings and surroundings as [`hook::BuildOptions`].
+fn hook_options(action: HookAction, ctx: &Context, s: &Settings) -> Result<hook::BuildOptions> {
+    let HookAction::Build {
+        app,
+        source,
+        build_dir,
+        keep,
+        var_file,
+        timeout,
+    } = action
+    else {
+        return Err(UsageError::Other("`hook confine` is run by `hook build` only".into()).into());
+    };
+    let abs = |p: PathBuf| ctx.cwd.join(p);
+    Ok(hook::BuildOptions {
+        app,
+        source_given: source.is_some(),
+        source: source.map_or_else(|| ctx.cwd.clone(), abs),
+        build_dir: build_dir.map(abs),
+        keep,
+        offline: s.http.offline,
+        var_file: var_file.map(abs),
+        timeout: hook::parse_timeout(&timeout)?,
+        cache_root: s.cache_dir.clone(),
+        exe: ctx.exe.clone(),
+        search_path: ctx.search_path.clone(),
+        home: ctx.home.clone(),
+        temp_dir: ctx.temp_dir.clone(),
+    })
 }
 
 /// What the command line asked for: SPECs, a pinned hash, and how to pick and name the tool.

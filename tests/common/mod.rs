@@ -28,9 +28,16 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A sandbox under `parent` instead of the temp dir, e.g. `CARGO_TARGET_TMPDIR` when what
+    /// the test runs must tell `/tmp` from the sandbox (`hook build` lets a hook write to `/tmp`).
+    pub fn new_in(parent: &Path) -> Self {
+        std::fs::create_dir_all(parent).expect("create sandbox parent");
         let tmp = tempfile::Builder::new()
             .prefix("hookstrap-test-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("create sandbox");
         let app = tmp.path().join("app");
         let cache = tmp.path().join("cache");
