@@ -49,9 +49,18 @@ pub struct IndexEntry {
     pub url: String,
     pub sha256: String,
     pub size: u64,
+    /// When the release was published (RFC 3339), where its feed said: what
+    /// `hookstrap mirror` writes into `releases.atom` for `min_release_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
 }
 
 impl IndexEntry {
+    /// [`IndexEntry::published`] as a time, if it parses.
+    pub fn published_at(&self) -> Option<SystemTime> {
+        humantime::parse_rfc3339_weak(self.published.as_deref()?).ok()
+    }
+
     /// Whether every field is what hookstrap writes: names that are one plain path component
     /// (owner, repo and tag may be empty, for `url:` tools), a SHA-256, an https URL. Entries
     /// that are not are ignored, whoever wrote them.

@@ -47,6 +47,10 @@ pub struct Global {
     /// The lock file [default: <app-dir>/hookstrap.lock when it exists]
     #[arg(long, global = true, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// `latest` and `lock --upgrade` skip releases younger than this (`3d`, `12h`)
+    /// [default: hookstrap.toml's `min_release_age`, else none]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub min_release_age: Option<String>,
     /// Never use the network: only the cache and file:// mirrors [env: HOOKSTRAP_OFFLINE=1]
     #[arg(long, global = true)]
     pub offline: bool,

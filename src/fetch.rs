@@ -213,6 +213,9 @@ pub fn obtain_with(
         url: art.url.clone(),
         sha256: sha256.clone(),
         size,
+        published: art
+            .published
+            .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
     })?;
     Ok(Obtained {
         path,

@@ -11,17 +11,23 @@ use crate::diag::{FsError, IoContext};
 use crate::fsutil::{readable, write_atomic};
 use crate::resolve::catalog::Version;
 use crate::resolve::checksums::Checksums;
+use crate::resolve::feed;
 use crate::resolve::release_url;
 use crate::verify;
 
 /// Writes every intact cached artifact into `dir` in github.com's layout (SPEC.md, "Mirror"):
 /// `{owner}/{repo}/releases/download/{tag}/{asset}`, a `checksums.txt` per release listing the
-/// assets held, and `{owner}/{repo}/releases/latest` naming the newest non-prerelease tag.
-/// Returns the number of artifacts written.
+/// assets held, `{owner}/{repo}/releases/latest` naming the newest non-prerelease tag, and
+/// `{owner}/{repo}/releases.atom` listing the releases held with the time each was published
+/// where the cache knows it (for `min_release_age`; a release without a time is never old
+/// enough). Returns the number of artifacts written.
 pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
     // (owner, repo, tag) → asset → (sha256, size)
     let mut releases: BTreeMap<(String, String, String), ReleaseAssets> = BTreeMap::new();
     let mut newest: BTreeMap<(String, String), (Version, String)> = BTreeMap::new();
+    // (owner, repo) → tag → when it was published (if known).
+    let mut feeds: BTreeMap<(String, String), BTreeMap<String, Option<std::time::SystemTime>>> =
+        BTreeMap::new();
     let mut written = 0;
     fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
     let tmp = dir.join(".hookstrap-tmp");
@@ -34,6 +40,12 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
             continue;
         }
         written += 1;
+        let published = feeds
+            .entry((entry.owner.clone(), entry.repo.clone()))
+            .or_default()
+            .entry(entry.tag.clone())
+            .or_default();
+        *published = published.or(entry.published_at());
         releases
             .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
             .or_default()
@@ -55,8 +67,39 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
     for ((owner, repo), (version, tag)) in &newest {
         write_latest(dir, &tmp, owner, repo, version, tag)?;
     }
+    for ((owner, repo), tags) in &feeds {
+        write_feed(dir, &tmp, owner, repo, tags)?;
+    }
     let _ = fs::remove_dir_all(&tmp);
     Ok(written)
+}
+
+/// `{owner}/{repo}/releases.atom`: the releases held, newest version first, merged with what
+/// an earlier export listed (a time known before is kept).
+fn write_feed(
+    dir: &Path,
+    tmp: &Path,
+    owner: &str,
+    repo: &str,
+    tags: &BTreeMap<String, Option<std::time::SystemTime>>,
+) -> Result<(), FsError> {
+    let path = dir.join(owner).join(repo).join("releases.atom");
+    let mut all: BTreeMap<String, Option<std::time::SystemTime>> = fs::read_to_string(&path)
+        .map(|text| feed::parse(&text))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| (p.tag, p.at))
+        .collect();
+    for (tag, at) in tags {
+        let slot = all.entry(tag.clone()).or_default();
+        *slot = at.or(*slot);
+    }
+    let mut releases: Vec<feed::Published> = all
+        .into_iter()
+        .map(|(tag, at)| feed::Published { tag, at })
+        .collect();
+    releases.sort_by_key(|p| std::cmp::Reverse(Version::parse_loose(&p.tag)));
+    write_atomic(tmp, &path, feed::write(owner, repo, &releases).as_bytes())
 }
 
 /// `{dir}/{owner}/{repo}/releases/download/{tag}`.

@@ -30,6 +30,8 @@ pub struct Settings {
     pub http: HttpConfig,
     pub limits: Limits,
     pub lock_timeout: Duration,
+    /// `--min-release-age`.
+    pub min_release_age: Option<Duration>,
 }
 
 fn number<T: std::str::FromStr>(ctx: &Context, name: &str) -> Result<Option<T>, UsageError> {
@@ -153,6 +155,17 @@ impl Settings {
         };
         let lock_timeout =
             Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));
+        let min_release_age = g
+            .min_release_age
+            .as_deref()
+            .map(|text| {
+                crate::resolve::manifest::parse_age(text).map_err(|reason| UsageError::BadValue {
+                    name: "--min-release-age".into(),
+                    value: text.to_string(),
+                    reason,
+                })
+            })
+            .transpose()?;
         Ok(Settings {
             app_dir,
             bin_dir,
@@ -169,6 +182,7 @@ impl Settings {
             http,
             limits,
             lock_timeout,
+            min_release_age,
         })
     }
 

@@ -397,3 +397,106 @@ fn the_documented_renovate_pattern_matches_the_readme_manifests() {
         );
     }
 }
+
+// ---- minimum release age ----
+
+/// `releases.atom` for upsun/cli: 5.10.8 published a day ago, 5.10.7 ten days ago.
+fn mount_feed(server: &TestServer) {
+    let now = std::time::SystemTime::now();
+    let ago = |days: u64| {
+        humantime::format_rfc3339_seconds(now - std::time::Duration::from_secs(days * 86_400))
+    };
+    let entry = |tag: &str, days: u64| {
+        format!(
+            "<entry><id>tag:github.com,2008:Repository/1/{tag}</id><updated>{}</updated><link rel=\"alternate\" type=\"text/html\" href=\"https://github.com/upsun/cli/releases/tag/{tag}\"/><title>{tag}</title></entry>",
+            ago(days)
+        )
+    };
+    let feed = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">{}{}</feed>",
+        entry("v5.10.8", 1),
+        entry("v5.10.7", 10)
+    );
+    server.route("/upsun/cli/releases.atom", Behavior::ok(feed));
+}
+
+#[test]
+fn min_release_age_skips_releases_published_too_recently() {
+    let server = server();
+    mount_feed(&server);
+    let sb = Sandbox::new();
+    manifest(
+        &sb,
+        "min_release_age = \"3d\"\n\n[tools]\nplatform = \"latest\"\n",
+    );
+    let out = run(&sb, &server, &["install"]);
+    assert_success(&out);
+    assert_eq!(
+        std::fs::read(sb.bin_dir().join("platform")).unwrap(),
+        fixtures::cli_script("platform", "5.10.7")
+    );
+    assert_eq!(server.count("/upsun/cli/releases.atom"), 1);
+    assert_eq!(
+        server.count("/upsun/cli/releases/latest"),
+        0,
+        "the feed, not latest"
+    );
+    // The flag wins over the manifest.
+    let out = run(&sb, &server, &["install", "--min-release-age", "0s"]);
+    assert_success(&out);
+    assert_eq!(
+        std::fs::read(sb.bin_dir().join("platform")).unwrap(),
+        fixtures::cli_script("platform", "5.10.8")
+    );
+    // `lock --upgrade` respects it too.
+    assert_success(&run(&sb, &server, &["lock", "--upgrade"]));
+    assert!(
+        lock_text(&sb).contains("version = \"5.10.7\""),
+        "{}",
+        lock_text(&sb)
+    );
+    // Nothing old enough: exit 3, saying why.
+    let out = run(&sb, &server, &["outdated", "--min-release-age", "30d"]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("no release of upsun/cli is older than 30days"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_mirror_carries_the_release_feed_for_min_release_age() {
+    let server = server();
+    mount_feed(&server);
+    let warm = Sandbox::new();
+    manifest(
+        &warm,
+        "min_release_age = \"3d\"\n\n[tools]\nplatform = \"latest\"\n",
+    );
+    assert_success(&run(&warm, &server, &["install"]));
+    let tree = warm.path().join("mirror");
+    assert_success(&warm.run(&["mirror", tree.to_str().unwrap()]));
+    let feed = std::fs::read_to_string(tree.join("upsun/cli/releases.atom")).unwrap();
+    assert!(feed.contains("<title>v5.10.7</title>"), "{feed}");
+    assert!(
+        feed.contains("<updated>"),
+        "the time travels with the release: {feed}"
+    );
+    // Another machine, from the file:// mirror alone.
+    let sb = Sandbox::new();
+    manifest(
+        &sb,
+        "min_release_age = \"3d\"\n\n[tools]\nplatform = \"latest\"\n",
+    );
+    let out =
+        common::run(
+            sb.cmd()
+                .args(["install", "--mirror", &format!("file://{}", tree.display())]),
+        );
+    assert_success(&out);
+    assert_eq!(
+        std::fs::read(sb.bin_dir().join("platform")).unwrap(),
+        fixtures::cli_script("platform", "5.10.7")
+    );
+}

@@ -143,7 +143,20 @@ impl App<'_> {
             cache: &self.cache,
             mirror: &self.settings.mirror,
             lock: lock.map(|(l, p)| (l, p.as_path())),
+            min_age: self.min_release_age(),
+            published: Default::default(),
         }
+    }
+
+    /// `--min-release-age`, else the manifest's `min_release_age` (a manifest that cannot be read
+    /// is reported where it is read for its tools).
+    fn min_release_age(&self) -> Option<std::time::Duration> {
+        self.settings.min_release_age.or_else(|| {
+            Manifest::load(&self.settings.app_dir)
+                .ok()
+                .flatten()
+                .and_then(|m| m.min_release_age)
+        })
     }
 
     /// Says what vouches for each artifact's hash: at `-v` always, and as a warning when

@@ -37,6 +37,9 @@ pub const FILE_NAME: &str = "hookstrap.toml";
 pub struct Manifest {
     /// Targets `lock` pins (in the order given, without duplicates); empty when not set.
     pub targets: Vec<Target>,
+    /// `min_release_age = "3d"`: `latest` and `lock --upgrade` skip releases published more
+    /// recently than this.
+    pub min_release_age: Option<std::time::Duration>,
     /// Tools, sorted by name.
     pub tools: Vec<ToolDecl>,
 }
@@ -126,6 +129,8 @@ struct RawManifest {
     #[serde(default)]
     targets: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
+    min_release_age: Option<Spanned<String>>,
+    #[serde(default)]
     tools: BTreeMap<Spanned<String>, Spanned<RawTool>>,
 }
 
@@ -197,6 +202,10 @@ impl Manifest {
             Some(list) => parse_targets(list).map_err(|(span, m)| at.bad(span, m))?,
             None => Vec::new(),
         };
+        let min_release_age = match raw.min_release_age {
+            Some(age) => Some(parse_age(age.get_ref()).map_err(|m| at.bad(age.span(), m))?),
+            None => None,
+        };
         let mut tools: Vec<ToolDecl> = Vec::new();
         let mut commands: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in raw.tools {
@@ -213,7 +222,11 @@ impl Manifest {
             tools.push(decl);
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Manifest { targets, tools })
+        Ok(Manifest {
+            targets,
+            min_release_age,
+            tools,
+        })
     }
 
     pub fn tool(&self, name: &str) -> Option<&ToolDecl> {
@@ -241,6 +254,12 @@ impl Located<'_> {
 
 /// A span in the manifest and what is wrong there.
 type Bad = (std::ops::Range<usize>, String);
+
+/// A release age: `3d`, `12h`, `1w 2d` (humantime's syntax).
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration like `3d` or `12h` ({e})"))
+}
 
 /// `targets = [...]`: known targets, in the order given, without duplicates; not empty.
 fn parse_targets(list: Spanned<Vec<Spanned<String>>>) -> Result<Vec<Target>, Bad> {

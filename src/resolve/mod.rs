@@ -13,6 +13,7 @@ use std::path::Path;
 pub mod assets;
 pub mod catalog;
 pub mod checksums;
+pub mod feed;
 pub mod github;
 pub mod lockfile;
 pub mod manifest;
@@ -56,6 +57,9 @@ pub enum ResolveError {
     NoHash(#[from] checksums::NoHashError),
     #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
     Unpinned { what: String },
+    /// `min_release_age`: every release the feed lists is younger than that.
+    #[error("no release of {repo} is older than {age} (min_release_age)")]
+    TooNew { repo: String, age: String },
     /// `latest` could not be asked: every unlocked build depends on that request.
     #[error("cannot find the latest release of {repo}")]
     Latest {
@@ -78,17 +82,25 @@ impl ResolveError {
             ResolveError::Choose(e) => e,
             ResolveError::NoHash(e) => e,
             ResolveError::Latest { source, .. } => source,
-            ResolveError::Unpinned { .. } => return None,
+            ResolveError::Unpinned { .. } | ResolveError::TooNew { .. } => return None,
         })
     }
 }
 
 impl Diagnostic for ResolveError {
     fn code(&self) -> Code {
-        self.inner().map_or(Code::Verify, Diagnostic::code)
+        match self {
+            ResolveError::TooNew { .. } => Code::NotFound,
+            _ => self.inner().map_or(Code::Verify, Diagnostic::code),
+        }
     }
 
     fn hint(&self) -> Option<String> {
+        if let ResolveError::TooNew { .. } = self {
+            return Some(
+                "wait, lower `min_release_age` (or `--min-release-age`), or pin a version".into(),
+            );
+        }
         if let ResolveError::Latest { .. } = self {
             return Some(
                 "pin versions with `hookstrap lock` and commit hookstrap.lock: a locked build asks for no `latest`, and needs no network once the cache is warm"
@@ -268,6 +280,9 @@ pub struct Location {
     /// Whether the binary must sit at the archive's root (the Platform.sh CLI's layout), or
     /// may be found anywhere in it by name.
     pub at_root: bool,
+    /// When the release was published, where its feed said (recorded in the cache's index, for
+    /// mirrors' `releases.atom`).
+    pub published: Option<std::time::SystemTime>,
 }
 
 impl Location {
@@ -288,6 +303,7 @@ impl Location {
             bin: tool.name().to_string(),
             bin_explicit: true,
             at_root: true,
+            published: None,
         }
     }
 
@@ -327,6 +343,7 @@ impl Location {
             bin: req.bin.clone(),
             bin_explicit: req.bin_explicit,
             at_root: false,
+            published: None,
         })
     }
 
@@ -353,6 +370,7 @@ impl Location {
             bin_explicit: true,
             // Found by name anywhere: the CLI's binary at the root is found that way too.
             at_root: false,
+            published: None,
         };
         Some(loc.with_hash(entry.sha256.clone(), Some(entry.size), Anchor::CacheOnly))
     }
@@ -487,6 +505,10 @@ pub struct Resolver<'a> {
     pub cache: &'a Cache,
     pub mirror: &'a str,
     pub lock: Option<(&'a LockFile, &'a Path)>,
+    /// `min_release_age`: `latest` is the newest release at least this old.
+    pub min_age: Option<std::time::Duration>,
+    /// When releases were published, as their feeds said (`owner/repo/tag` → time).
+    pub published: std::sync::Mutex<std::collections::BTreeMap<String, std::time::SystemTime>>,
 }
 
 impl Resolver<'_> {
@@ -516,6 +538,7 @@ impl Resolver<'_> {
             None => self.latest_cli(tool, target)?,
         };
         let mut loc = Location::cli(tool, &version, target);
+        loc.published = self.published_at(&loc.owner, &loc.repo, &loc.tag);
         loc.name = req.name.clone();
         loc.bin = req.bin.clone();
         loc.bin_explicit = req.bin_explicit;
@@ -587,6 +610,7 @@ impl Resolver<'_> {
             bin: req.bin.clone(),
             bin_explicit: req.bin_explicit,
             at_root: matches!(req.source, Source::Cli(_)),
+            published: None,
         };
         let mut art = loc.with_hash(
             locked.sha256.clone(),
@@ -609,6 +633,9 @@ impl Resolver<'_> {
             "{}/{owner}/{repo}/releases/latest",
             self.mirror.trim_end_matches('/')
         );
+        if let Some(age) = self.min_age {
+            return self.latest_aged(owner, repo, name, target, age);
+        }
         if self.http.refuses_offline(&url) {
             return self
                 .cache
@@ -641,6 +668,69 @@ impl Resolver<'_> {
             .into());
         }
         Ok(tag)
+    }
+
+    /// The newest non-prerelease at least `age` old: from the repository's release feed
+    /// (`releases.atom`, no rate-limited API), or offline from the times the cache recorded.
+    fn latest_aged(
+        &self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+        target: Target,
+        age: std::time::Duration,
+    ) -> Result<String, ResolveError> {
+        let now = std::time::SystemTime::now();
+        let url = format!(
+            "{}/{owner}/{repo}/releases.atom",
+            self.mirror.trim_end_matches('/')
+        );
+        let releases: Vec<feed::Published> = if self.http.refuses_offline(&url) {
+            self.cache
+                .entries()
+                .into_iter()
+                .filter(|e| e.tool == name && e.target == target.name() && !e.tag.is_empty())
+                .map(|e| feed::Published {
+                    at: e.published_at(),
+                    tag: e.tag,
+                })
+                .collect()
+        } else {
+            let body = self
+                .small(&url, &format!("{name}@latest"))
+                .map_err(|e| match e {
+                    ResolveError::Http(source) => ResolveError::Latest {
+                        repo: format!("{owner}/{repo}"),
+                        source,
+                    },
+                    other => other,
+                })?;
+            feed::parse(&String::from_utf8_lossy(&body))
+        };
+        let newest = releases
+            .into_iter()
+            .filter(|r| feed::old_enough(r.at, age, now))
+            .filter_map(|r| Some((Version::parse_loose(&version_of_tag(&r.tag))?, r)))
+            .filter(|(v, _)| !v.is_prerelease())
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, r)| r)
+            .ok_or_else(|| ResolveError::TooNew {
+                repo: format!("{owner}/{repo}"),
+                age: humantime::format_duration(age).to_string(),
+            })?;
+        if let (Ok(mut map), Some(at)) = (self.published.lock(), newest.at) {
+            map.insert(format!("{owner}/{repo}/{}", newest.tag), at);
+        }
+        Ok(newest.tag)
+    }
+
+    /// When `owner/repo`'s release `tag` was published, if its feed said.
+    fn published_at(&self, owner: &str, repo: &str, tag: &str) -> Option<std::time::SystemTime> {
+        self.published
+            .lock()
+            .ok()?
+            .get(&format!("{owner}/{repo}/{tag}"))
+            .copied()
     }
 
     /// The newest release of what `req` names (its version, without `v`), as `latest` says;
@@ -751,7 +841,8 @@ impl Resolver<'_> {
             other => (tag.clone(), api.clone(), other?),
         };
         let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
-        let loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
+        let mut loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
+        loc.published = self.published_at(owner, repo, &tag);
         let size = (asset.size > 0).then_some(asset.size);
         if let Some(sha) = &req.sha256 {
             return Ok(loc.with_hash(sha.clone(), size, Anchor::Pinned));
@@ -841,6 +932,7 @@ impl Resolver<'_> {
             bin: req.bin.clone(),
             bin_explicit: req.bin_explicit,
             at_root: false,
+            published: None,
         };
         Ok(loc.with_hash(sha256, None, Anchor::Pinned))
     }
