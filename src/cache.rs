@@ -58,7 +58,7 @@ pub struct IndexEntry {
 impl IndexEntry {
     /// [`IndexEntry::published`] as a time, if it parses.
     pub fn published_at(&self) -> Option<SystemTime> {
-        humantime::parse_rfc3339_weak(self.published.as_deref()?).ok()
+        crate::resolve::feed::parse_time(self.published.as_deref()?)
     }
 
     /// Whether every field is what hookstrap writes: names that are one plain path component

@@ -85,8 +85,26 @@ fn release(
     let from_link = link.and_then(|l| l.rsplit_once("/releases/tag/").map(|(_, t)| t.to_string()));
     let tag = from_link.or(title)?;
     names::check(&tag).ok()?;
-    let at = updated.and_then(|u| humantime::parse_rfc3339_weak(&u).ok());
+    let at = updated.and_then(|u| parse_time(&u));
     Some(Published { tag, at })
+}
+
+/// An RFC 3339 time, `Z` or with a `±HH:MM` offset (feeds use both).
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+        return Some(at);
+    }
+    let split = text.len().checked_sub(6)?;
+    let (base, offset) = (text.get(..split)?, text.get(split..)?);
+    let sign = offset.chars().next()?;
+    let (hours, minutes) = offset.get(1..)?.split_once(':')?;
+    let seconds = hours.parse::<u64>().ok()? * 3600 + minutes.parse::<u64>().ok()? * 60;
+    let utc = humantime::parse_rfc3339_weak(&format!("{base}Z")).ok()?;
+    match sign {
+        '+' => utc.checked_sub(Duration::from_secs(seconds)),
+        '-' => utc.checked_add(Duration::from_secs(seconds)),
+        _ => None,
+    }
 }
 
 /// Whether a release published `at` is at least `age` old at `now`.
@@ -166,6 +184,10 @@ mod tests {
         assert!(!old_enough(releases[0].at, three_days, now));
         assert!(old_enough(releases[1].at, three_days, now));
         assert!(!old_enough(None, three_days, now));
+        assert_eq!(
+            releases[1].at,
+            Some(humantime::parse_rfc3339("2026-11-01T08:30:00Z").unwrap())
+        );
     }
 
     #[test]
