@@ -56,11 +56,6 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
-    /// [`IndexEntry::published`] as a time, if it parses.
-    pub fn published_at(&self) -> Option<SystemTime> {
-        crate::resolve::feed::parse_time(self.published.as_deref()?)
-    }
-
     /// Whether every field is what hookstrap writes: names that are one plain path component
     /// (owner, repo and tag may be empty, for `url:` tools), a SHA-256, an https URL. Entries
     /// that are not are ignored, whoever wrote them.
@@ -75,7 +70,7 @@ impl IndexEntry {
             && optional(&self.repo)
             && optional(&self.tag)
             && verify::parse_sha256(&self.sha256).as_deref() == Some(self.sha256.as_str())
-            && crate::resolve::lockfile::check_url(&self.url).is_ok()
+            && names::check_lock_url(&self.url).is_ok()
     }
 }
 

@@ -45,7 +45,7 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
             .or_default()
             .entry(entry.tag.clone())
             .or_default();
-        *published = published.or(entry.published_at());
+        *published = published.or(entry.published.as_deref().and_then(feed::parse_time));
         releases
             .entry((entry.owner.clone(), entry.repo.clone(), entry.tag.clone()))
             .or_default()

@@ -53,6 +53,41 @@ pub fn check(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A lock file's URL (SPEC.md, "Lock file"): `https://` only (never `http://` or `file://`:
+/// where bytes come from is `--mirror`'s business), no credentials, and a github.com URL is
+/// exactly the canonical release address whose owner, repository, tag and asset are each one
+/// plain name, since mirrors rewrite that form and nothing else.
+pub fn check_lock_url(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|_| format!("`{text}` is not a URL"))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "url must be an https:// address, not `{}`",
+            crate::http::redact(text)
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("url must not carry credentials".to_string());
+    }
+    if url.host_str() != Some("github.com") {
+        return Ok(());
+    }
+    let rest = text
+        .strip_prefix("https://github.com/")
+        .ok_or_else(|| format!("`{text}` is not the canonical https://github.com/… form"))?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [owner, repo, "releases", "download", tag, asset]
+            if [owner, repo, tag, asset].iter().all(|p| check(p).is_ok())
+                && !rest.contains(['?', '#', '%']) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{text}` is not a release download (https://github.com/OWNER/REPO/releases/download/TAG/ASSET)"
+        )),
+    }
+}
+
 impl std::ops::Deref for Name {
     type Target = str;
 

@@ -18,38 +18,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::confine::Confinement;
 use super::run::{self, Launcher};
 use crate::report::Reporter;
-
-/// Whether Landlock confined the hook's writes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", content = "reason", rename_all = "lowercase")]
-pub enum Confinement {
-    Enforced,
-    /// An older kernel's Landlock: some kinds of writes are refused, not all.
-    Partial,
-    /// Not confined, and why.
-    Off(String),
-}
-
-impl Confinement {
-    /// What `hook confine` writes in its status file.
-    pub fn status_text(&self) -> String {
-        match self {
-            Confinement::Enforced => "enforced".into(),
-            Confinement::Partial => "partial".into(),
-            Confinement::Off(why) => format!("off: {why}"),
-        }
-    }
-
-    pub fn parse(text: &str) -> Confinement {
-        match text.trim() {
-            "enforced" => Confinement::Enforced,
-            "partial" => Confinement::Partial,
-            other => Confinement::Off(other.strip_prefix("off: ").unwrap_or(other).to_string()),
-        }
-    }
-}
 
 /// How deep a watched place is compared.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -16,8 +16,39 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::Serialize;
+
 use super::HookError;
-use super::check::Confinement;
+
+/// Whether Landlock confined the hook's writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "lowercase")]
+pub enum Confinement {
+    Enforced,
+    /// An older kernel's Landlock: some kinds of writes are refused, not all.
+    Partial,
+    /// Not confined, and why.
+    Off(String),
+}
+
+impl Confinement {
+    /// What `hook confine` writes in its status file.
+    pub fn status_text(&self) -> String {
+        match self {
+            Confinement::Enforced => "enforced".into(),
+            Confinement::Partial => "partial".into(),
+            Confinement::Off(why) => format!("off: {why}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Confinement {
+        match text.trim() {
+            "enforced" => Confinement::Enforced,
+            "partial" => Confinement::Partial,
+            other => Confinement::Off(other.strip_prefix("off: ").unwrap_or(other).to_string()),
+        }
+    }
+}
 
 /// Confines this process, records how well, and executes `command`; returns only on failure.
 pub fn exec(writable: &[PathBuf], status: &Path, command: &[OsString]) -> HookError {

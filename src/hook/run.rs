@@ -26,8 +26,8 @@ use base64::Engine;
 use rustix::process::{Pid, Signal};
 
 use super::HookError;
-use super::check::Confinement;
 use super::config::App;
+use super::confine::Confinement;
 use super::vars::Variables;
 
 /// The file in the scratch dir where `hook confine` records whether Landlock holds.

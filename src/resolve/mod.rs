@@ -691,7 +691,7 @@ impl Resolver<'_> {
                 .into_iter()
                 .filter(|e| e.tool == name && e.target == target.name() && !e.tag.is_empty())
                 .map(|e| feed::Published {
-                    at: e.published_at(),
+                    at: e.published.as_deref().and_then(feed::parse_time),
                     tag: e.tag,
                 })
                 .collect()

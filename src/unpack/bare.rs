@@ -5,7 +5,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::entry::{Tree, shown_text};
+use super::entry::Tree;
+use super::shown::shown_text;
 use super::source::{Source, Tracker};
 use super::{ExtractError, Limits, Unpacked};
 

@@ -21,14 +21,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use super::shown::shown_name;
 use super::source::{Copied, Tracker, copy_limited};
 use super::{ExtractError, Limits, Unpacked};
 
 /// Size of the one buffer every entry's data goes through.
 pub(super) const BUF_SIZE: usize = 64 * 1024;
-
-/// Longest entry name printed in a message; longer ones are cut.
-const MAX_SHOWN_NAME: usize = 200;
 
 /// The mode of directories and of files with any execute bit.
 const EXECUTABLE: u32 = 0o755;
@@ -327,39 +325,6 @@ fn set_path_mode(path: &Path, mode: u32) -> io::Result<()> {
 #[cfg(not(unix))]
 fn set_path_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
-}
-
-/// An entry name fit for a terminal: lossy UTF-8, control characters escaped, cut if huge.
-pub(super) fn shown_name(raw: &[u8]) -> String {
-    shown_text(&String::from_utf8_lossy(raw))
-}
-
-/// Text from an archive fit for a terminal: control characters escaped, cut if huge.
-pub(super) fn shown_text(text: &str) -> String {
-    let mut shown = escape_text(text);
-    if let Some((cut, _)) = shown.char_indices().nth(MAX_SHOWN_NAME) {
-        shown.truncate(cut);
-        shown.push('…');
-    }
-    shown
-}
-
-/// A local path fit for a terminal (it contains entry names).
-pub(super) fn shown_path(path: &Path) -> String {
-    escape_text(&path.to_string_lossy())
-}
-
-/// `text` with control characters escaped (`\n`, `\u{1b}`).
-pub(super) fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::entry::shown_text;
+use super::shown::shown_text;
 use crate::diag::{Code, Diagnostic};
 
 /// Why no binary was found in an unpacked tree.

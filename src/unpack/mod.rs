@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 mod bare;
 mod entry;
 mod find;
+mod shown;
 mod source;
 mod tarball;
 mod zip;
@@ -38,7 +39,7 @@ pub use find::{FindError, find_binary};
 pub use tarball::{unpack_tar, unpack_tar_gz};
 
 use crate::diag::{Code, Diagnostic};
-use entry::shown_path;
+use shown::shown_path;
 
 #[cfg(test)]
 #[path = "../../tests/common/tar_header.rs"]

@@ -18,7 +18,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::ExtractError;
-use super::entry::escape_text;
+use super::shown::escape_text;
 
 /// What the readers of one archive saw.
 #[derive(Default)]

@@ -26,7 +26,8 @@ use std::path::Path;
 
 use tar::EntryType;
 
-use super::entry::{BUF_SIZE, Size, Tree, escape_text, shown_name};
+use super::entry::{BUF_SIZE, Size, Tree};
+use super::shown::{escape_text, shown_name};
 use super::source::{Budgeted, Source, Tracker, classify, drain};
 use super::zstd::ZstdFrames;
 use super::{ExtractError, Format, Limits, Unpacked};

@@ -17,7 +17,8 @@ use std::path::Path;
 
 use ::zip::result::ZipError;
 
-use super::entry::{BUF_SIZE, Size, Tree, escape_text, file_name, shown_name};
+use super::entry::{BUF_SIZE, Size, Tree, file_name};
+use super::shown::{escape_text, shown_name};
 use super::source::{Source, Tracker, classify, copy_limited, drain};
 use super::{ExtractError, Limits, Unpacked};
 
