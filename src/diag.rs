@@ -66,6 +66,27 @@ pub trait Diagnostic: std::error::Error {
     }
 }
 
+/// Implements [`Diagnostic`] for an error enum each of whose variants wraps one diagnostic:
+/// the code and the hint are the wrapped error's, so a hint survives every level it crosses.
+#[macro_export]
+macro_rules! delegate_diagnostic {
+    ($ty:ty { $($variant:ident),+ $(,)? }) => {
+        impl $crate::diag::Diagnostic for $ty {
+            fn code(&self) -> $crate::diag::Code {
+                match self {
+                    $(Self::$variant(e) => $crate::diag::Diagnostic::code(e),)+
+                }
+            }
+
+            fn hint(&self) -> Option<String> {
+                match self {
+                    $(Self::$variant(e) => $crate::diag::Diagnostic::hint(e),)+
+                }
+            }
+        }
+    };
+}
+
 /// `outdated --exit-code` found a newer release, or `lock --check` found the lock out of date
 /// (exit 9).
 #[derive(Debug, thiserror::Error)]

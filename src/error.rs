@@ -2,7 +2,7 @@
 //! error type. Only the top (`lib`, `commands`, `main`) sees it; each stage returns its own
 //! enum and knows its exit codes and hints through [`Diagnostic`], which this type delegates to.
 
-use crate::diag::{Code, Diagnostic, FsError, Offline, Outdated, UsageError};
+use crate::diag::{FsError, Offline, Outdated, UsageError};
 use crate::fetch::FetchError;
 use crate::hook::HookError;
 use crate::http::HttpError;
@@ -53,33 +53,19 @@ impl From<crate::diag::FileError<crate::resolve::manifest::ManifestError>> for E
     }
 }
 
-impl Error {
-    fn inner(&self) -> &dyn Diagnostic {
-        match self {
-            Error::Usage(e) => e,
-            Error::Fs(e) => e,
-            Error::Offline(e) => e,
-            Error::Outdated(e) => e,
-            Error::Http(e) => e,
-            Error::Verify(e) => e,
-            Error::Resolve(e) => e,
-            Error::Fetch(e) => e,
-            Error::Extract(e) => e,
-            Error::Find(e) => e,
-            Error::Install(e) => e,
-            Error::Hook(e) => e,
-        }
-    }
-}
-
-impl Diagnostic for Error {
-    fn code(&self) -> Code {
-        self.inner().code()
-    }
-
-    fn hint(&self) -> Option<String> {
-        self.inner().hint()
-    }
-}
+crate::delegate_diagnostic!(Error {
+    Usage,
+    Fs,
+    Offline,
+    Outdated,
+    Http,
+    Verify,
+    Resolve,
+    Fetch,
+    Extract,
+    Find,
+    Install,
+    Hook
+});
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::cache::{Cache, Held, IndexEntry};
-use crate::diag::{Code, Diagnostic, FsError, IoContext, Offline};
+use crate::diag::{FsError, IoContext, Offline};
 use crate::http::{Http, HttpError, Sink, redact};
 use crate::report::Reporter;
 use crate::resolve::{Artifact, mirrored};
@@ -32,26 +32,12 @@ pub enum FetchError {
     Offline(#[from] Offline),
 }
 
-impl FetchError {
-    fn inner(&self) -> &dyn Diagnostic {
-        match self {
-            FetchError::Http(e) => e,
-            FetchError::Verify(e) => e,
-            FetchError::Fs(e) => e,
-            FetchError::Offline(e) => e,
-        }
-    }
-}
-
-impl Diagnostic for FetchError {
-    fn code(&self) -> Code {
-        self.inner().code()
-    }
-
-    fn hint(&self) -> Option<String> {
-        self.inner().hint()
-    }
-}
+crate::delegate_diagnostic!(FetchError {
+    Http,
+    Verify,
+    Fs,
+    Offline
+});
 
 /// A verified blob and whether it was already cached. Holds the artifact's lock until dropped.
 pub struct Obtained {

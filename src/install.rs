@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
-use crate::diag::{Code, Diagnostic, FsError, IoContext};
+use crate::diag::{FsError, IoContext};
 use crate::fault;
 use crate::fsutil::{self, Links, SMALL_FILE_MAX};
 use crate::names;
@@ -49,26 +49,12 @@ pub enum InstallError {
     Verify(#[from] VerifyError),
 }
 
-impl InstallError {
-    fn inner(&self) -> &dyn Diagnostic {
-        match self {
-            InstallError::Fs(e) => e,
-            InstallError::Extract(e) => e,
-            InstallError::Find(e) => e,
-            InstallError::Verify(e) => e,
-        }
-    }
-}
-
-impl Diagnostic for InstallError {
-    fn code(&self) -> Code {
-        self.inner().code()
-    }
-
-    fn hint(&self) -> Option<String> {
-        self.inner().hint()
-    }
-}
+crate::delegate_diagnostic!(InstallError {
+    Fs,
+    Extract,
+    Find,
+    Verify
+});
 
 /// What the bin dir holds, per tool.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
