@@ -23,6 +23,7 @@ pub mod http;
 pub mod install;
 pub mod mirror;
 pub mod names;
+pub mod pool;
 pub mod report;
 pub mod resolve;
 pub mod settings;
