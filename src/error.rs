@@ -33,6 +33,15 @@ pub enum Error {
     Find(#[from] FindError),
     #[error(transparent)]
     Install(#[from] InstallError),
+    /// One of several tools (or targets) failed: which one, and why (its cause decides the
+    /// exit code and the hint).
+    #[error("cannot {action} `{what}`")]
+    Job {
+        action: &'static str,
+        what: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl From<crate::diag::FileError<UsageError>> for Error {
@@ -60,6 +69,7 @@ impl Error {
             Error::Extract(e) => e,
             Error::Find(e) => e,
             Error::Install(e) => e,
+            Error::Job { source, .. } => source.as_ref(),
         }
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! The contract is `SPEC.md`; the data flows one way through one module per stage:
 //! [`cli`] → [`settings`] → [`resolve`] → [`fetch`] ([`http`], [`cache`]) → [`verify`] →
-//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`]. [`diag`] is the
-//! leaf every stage imports (exit codes, hints); [`error`] gathers the stages' errors at the
-//! top. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
+//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`], which hands each
+//! tool's share of `install`, `fetch` and `lock` to [`jobs`] on the bounded [`pool`]. [`diag`]
+//! is the leaf every stage imports (exit codes, hints); [`error`] gathers the stages' errors at
+//! the top. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
 //! environment.
 
 pub mod cache;
@@ -21,6 +22,7 @@ pub mod fetch;
 pub mod fsutil;
 pub mod http;
 pub mod install;
+pub mod jobs;
 pub mod mirror;
 pub mod names;
 pub mod pool;

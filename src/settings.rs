@@ -28,7 +28,17 @@ pub struct Settings {
     pub http: HttpConfig,
     pub limits: Limits,
     pub lock_timeout: Duration,
+    /// How many tools and targets `install`, `fetch` and `lock` work on at once.
+    pub jobs: usize,
 }
+
+/// `--jobs` by default. A build hook's time goes into round trips (`latest`, the listing, the
+/// checksum file, the download's first byte), not bandwidth or CPU, so overlapping them is what
+/// pays; 8 covers a typical manifest in one wave (so five tools cost about one). More would
+/// only add gunzip threads competing for a build container's few cores, connections GitHub
+/// may throttle (browsers open 6 per host), and memory: each job holds at most ~5 MiB of
+/// download in flight, so 8 jobs stay well under 64 MiB whatever the archives' sizes.
+pub const DEFAULT_JOBS: usize = 8;
 
 fn number<T: std::str::FromStr>(ctx: &Context, name: &str) -> Result<Option<T>, UsageError> {
     ctx.var(name)
@@ -150,6 +160,20 @@ impl Settings {
         };
         let lock_timeout =
             Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));
+        let jobs = match g.jobs.map(usize::from) {
+            Some(n) => n,
+            None => match number::<usize>(ctx, "HOOKSTRAP_JOBS")? {
+                Some(0) => {
+                    return Err(UsageError::BadValue {
+                        name: "HOOKSTRAP_JOBS".into(),
+                        value: "0".into(),
+                        reason: "expected at least 1".into(),
+                    });
+                }
+                Some(n) => n,
+                None => DEFAULT_JOBS,
+            },
+        };
         Ok(Settings {
             app_dir,
             bin_dir,
@@ -165,6 +189,7 @@ impl Settings {
             http,
             limits,
             lock_timeout,
+            jobs,
         })
     }
 
