@@ -78,6 +78,9 @@ pub struct Global {
     /// Longest entry name an archive may hold, in bytes [env: HOOKSTRAP_MAX_PATH_LEN] [default: 4096]
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_path_len: Option<usize>,
+    /// Tools and targets worked on at once by install, fetch and lock [env: HOOKSTRAP_JOBS] [default: 8]
+    #[arg(short, long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 //! error type. Only the top (`lib`, `commands`, `main`) sees it; each stage returns its own
 //! enum and knows its exit codes and hints through [`Diagnostic`], which this type delegates to.
 
-use crate::diag::{FsError, Offline, Outdated, UsageError};
+use crate::diag::{Code, Diagnostic, FsError, Offline, Outdated, UsageError};
 use crate::fetch::FetchError;
 use crate::hook::HookError;
 use crate::http::HttpError;
@@ -39,6 +39,15 @@ pub enum Error {
     /// `hook build`; a failing hook's exit status becomes the process's ([`Code::Hook`]).
     #[error(transparent)]
     Hook(#[from] HookError),
+    /// One of several tools (or targets) failed: which one, and why (its cause decides the
+    /// exit code and the hint).
+    #[error("cannot {action} `{what}`")]
+    Job {
+        action: &'static str,
+        what: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl From<crate::diag::FileError<UsageError>> for Error {
@@ -53,19 +62,35 @@ impl From<crate::diag::FileError<crate::resolve::manifest::ManifestError>> for E
     }
 }
 
-crate::delegate_diagnostic!(Error {
-    Usage,
-    Fs,
-    Offline,
-    Outdated,
-    Http,
-    Verify,
-    Resolve,
-    Fetch,
-    Extract,
-    Find,
-    Install,
-    Hook
-});
+impl Error {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            Error::Usage(e) => e,
+            Error::Fs(e) => e,
+            Error::Offline(e) => e,
+            Error::Outdated(e) => e,
+            Error::Http(e) => e,
+            Error::Verify(e) => e,
+            Error::Resolve(e) => e,
+            Error::Fetch(e) => e,
+            Error::Extract(e) => e,
+            Error::Find(e) => e,
+            Error::Install(e) => e,
+            Error::Hook(e) => e,
+            Error::Job { source, .. } => source.as_ref(),
+        }
+    }
+}
+
+// Not `delegate_diagnostic!`: `Job` wraps a whole `Error`, whose code and hint are its cause's.
+impl Diagnostic for Error {
+    fn code(&self) -> Code {
+        self.inner().code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().hint()
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -526,7 +526,7 @@ impl<'r> Http<'r> {
 
         let mut state = Progress::new();
         let mut buf = vec![0u8; 256 * 1024];
-        let mut started = false;
+        let mut started: Option<usize> = None;
         let restart = |state: &mut Progress, sink: &mut dyn Sink| -> Result<(), HttpError> {
             *state = Progress::new();
             sink.restart().map_err(write_err)
@@ -568,10 +568,8 @@ impl<'r> Http<'r> {
             {
                 return Err(oversized());
             }
-            if !started {
-                self.reporter.download_start(&redact(url), state.total);
-                started = true;
-            }
+            let bar = *started
+                .get_or_insert_with(|| self.reporter.download_start(&redact(url), state.total));
             loop {
                 let n = match resp.read(&mut buf) {
                     Ok(0) => break,
@@ -585,7 +583,7 @@ impl<'r> Http<'r> {
                 state.hasher.update(&buf[..n]);
                 sink.write(&buf[..n]).map_err(write_err)?;
                 state.have += n as u64;
-                self.reporter.download_progress(state.have);
+                self.reporter.download_progress(bar, state.have);
             }
             if let Some(expected) = expected
                 && state.spliced
@@ -603,8 +601,8 @@ impl<'r> Http<'r> {
             }
             Ok(())
         });
-        if started {
-            self.reporter.download_end();
+        if let Some(bar) = started {
+            self.reporter.download_end(bar);
         }
         result?;
         sink.finish().map_err(write_err)?;

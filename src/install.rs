@@ -3,9 +3,10 @@
 //! Extraction happens in a staging directory inside the bin dir (same filesystem, and owned by
 //! the bin dir whose lock is held: cleaning it never touches a sibling bin dir's work). The
 //! archive is hashed again while it is unpacked and trusted only if it matches; where the lock
-//! file pins the binary, the binary must hash to that pin too. The one binary is then renamed
-//! over the old one: after any failure or kill the bin dir holds the previous complete binary
-//! or the new one. Installs into one bin dir are serialized by a lock on the directory itself;
+//! file pins the binary, the binary must hash to that pin too: it is then [`Staged`]. The one
+//! binary is renamed over the old one ([`BinDir::commit`]): after any failure or kill the bin
+//! dir holds the previous complete binary or the new one. Staging is the slow part and runs for
+//! several tools at once; commits are cheap and run one after another. Installs into one bin dir are serialized by a lock on the directory itself;
 //! a receipt records what each tool's binary is so repeated runs are no-ops. The receipt is
 //! trusted only as far as the bin dir it sits in: its names are checked like any other input,
 //! and `uninstall` removes only regular files directly inside the bin dir.
@@ -119,6 +120,48 @@ impl Placement {
             bin_name: art.bin_name(),
             bin_blake3: art.bin_blake3.clone(),
         }
+    }
+}
+
+/// A binary in a staging directory of the bin dir, executable, fingerprinted and (where the
+/// lock file pins it) checked against its pin: ready for [`BinDir::commit`]. Dropping it
+/// removes the staging directory, so work that is not committed leaves nothing behind.
+pub struct Staged {
+    staging: TempDir,
+    path: PathBuf,
+    what: Placement,
+    bin_blake3: String,
+}
+
+impl Staged {
+    /// Makes `unpacked` (a regular file inside `staging`) executable and fingerprints it; it
+    /// must hash to the lock file's pin where `what` has one.
+    pub fn check(
+        staging: TempDir,
+        unpacked: PathBuf,
+        what: Placement,
+    ) -> Result<Staged, InstallError> {
+        fs::set_permissions(&unpacked, fs::Permissions::from_mode(0o755))
+            .fs("set permissions on", &unpacked)?;
+        let bin_blake3 = verify::fingerprint_file(&unpacked).fs("read", &unpacked)?;
+        if let Some(pin) = &what.bin_blake3 {
+            verify::check(
+                &format!("{} {} binary `{}`", what.tool, what.version, what.bin_name),
+                pin,
+                &bin_blake3,
+            )?;
+        }
+        Ok(Staged {
+            staging,
+            path: unpacked,
+            what,
+            bin_blake3,
+        })
+    }
+
+    /// The staged binary (to keep a copy of in the cache).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -236,28 +279,19 @@ impl BinDir {
         }
     }
 
-    /// Renames `unpacked` (a regular file inside `staging`) into the bin dir and records it,
-    /// once it hashes to the lock file's pin where `what` has one. Returns the installed path
-    /// and its fingerprint.
-    pub fn place(
-        &self,
-        staging: TempDir,
-        unpacked: &Path,
-        what: &Placement,
-    ) -> Result<(PathBuf, String), InstallError> {
-        fs::set_permissions(unpacked, fs::Permissions::from_mode(0o755))
-            .fs("set permissions on", unpacked)?;
-        let bin_blake3 = verify::fingerprint_file(unpacked).fs("read", unpacked)?;
-        if let Some(pin) = &what.bin_blake3 {
-            verify::check(
-                &format!("{} {} binary `{}`", what.tool, what.version, what.bin_name),
-                pin,
-                &bin_blake3,
-            )?;
-        }
+    /// Renames a staged binary into the bin dir and records it in the receipt; returns the
+    /// installed path. Cheap (a rename and a small file), so `install` commits its tools one
+    /// after another under the bin dir's lock, once every one of them is staged.
+    pub fn commit(&self, staged: Staged) -> Result<PathBuf, InstallError> {
+        let Staged {
+            staging,
+            path,
+            what,
+            bin_blake3,
+        } = staged;
         let dest = self.path.join(&what.bin_name);
         fault::pause("place");
-        fs::rename(unpacked, &dest).fs("move the binary to", &dest)?;
+        fs::rename(&path, &dest).fs("move the binary to", &dest)?;
         drop(staging);
 
         let mut receipt = self.receipt();
@@ -268,22 +302,22 @@ impl BinDir {
                 target: what.target.to_string(),
                 sha256: what.sha256.to_string(),
                 bin: what.bin_name.to_string(),
-                bin_blake3: bin_blake3.clone(),
+                bin_blake3,
             },
         );
         self.write_receipt(&receipt)?;
-        Ok((dest, bin_blake3))
+        Ok(dest)
     }
 
-    /// Places a copy of the cache's unpacked binary `src`, which only the lock file's pin can
+    /// Stages a copy of the cache's unpacked binary `src`, which only the lock file's pin can
     /// vouch for: it is copied into staging (never linked), the private copy is hashed, and it
-    /// is placed only if it matches `what`'s pin. A mismatch is a [`VerifyError`], after which
+    /// is staged only if it matches `what`'s pin. A mismatch is a [`VerifyError`], after which
     /// the caller discards the cached copy and installs from the verified archive.
-    pub fn place_pinned_copy(&self, src: &Path, what: &Placement) -> Result<PathBuf, InstallError> {
+    pub fn stage_pinned_copy(&self, src: &Path, what: Placement) -> Result<Staged, InstallError> {
         let staging = self.staging()?;
         let staged = staging.path().join(&what.bin_name);
         fsutil::copy_new(src, &staged, 0o755)?;
-        Ok(self.place(staging, &staged, what)?.0)
+        Staged::check(staging, staged, what)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and

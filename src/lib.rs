@@ -4,10 +4,11 @@
 //!
 //! The contract is `SPEC.md`; the data flows one way through one module per stage:
 //! [`cli`] → [`settings`] → [`resolve`] → [`fetch`] ([`http`], [`cache`]) → [`verify`] →
-//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`]. [`hook`] runs an
-//! app's build hook locally as the platform would (`hookstrap hook build`). [`diag`] is the
-//! leaf every stage imports (exit codes, hints); [`error`] gathers the stages' errors at the
-//! top. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
+//! [`unpack`] → [`install`] → [`envfile`], strung together by [`commands`], which hands each
+//! tool's share of `install`, `fetch` and `lock` to [`jobs`] on the bounded [`pool`]. [`hook`]
+//! runs an app's build hook locally as the platform would (`hookstrap hook build`). [`diag`] is
+//! the leaf every stage imports (exit codes, hints); [`error`] gathers the stages' errors at
+//! the top. Only `main.rs` and [`report`] talk to the terminal; only [`context`] reads the
 //! environment.
 
 pub mod cache;
@@ -23,8 +24,10 @@ pub mod fsutil;
 pub mod hook;
 pub mod http;
 pub mod install;
+pub mod jobs;
 pub mod mirror;
 pub mod names;
+pub mod pool;
 pub mod report;
 pub mod resolve;
 pub mod settings;

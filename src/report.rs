@@ -4,18 +4,23 @@
 //! when asked (`--progress always`) or when stderr is a terminal and `CI` is unset; otherwise
 //! nothing but plain lines, never escape codes.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Events the core reports. Implementations must be cheap: `download_progress` is called for
-/// every chunk.
+/// Events the core reports, possibly from several threads at once (`install`, `fetch` and
+/// `lock` work on several artifacts in parallel). Implementations must be cheap:
+/// `download_progress` is called for every chunk.
 pub trait Reporter: Sync {
-    fn download_start(&self, url: &str, total: Option<u64>);
-    fn download_progress(&self, bytes: u64);
-    fn download_end(&self);
+    /// A download begins; the id it returns names it in the calls that follow (uv's
+    /// reporters do the same), since several may run at once.
+    fn download_start(&self, url: &str, total: Option<u64>) -> usize;
+    fn download_progress(&self, id: usize, bytes: u64);
+    fn download_end(&self, id: usize);
     /// Something went wrong but hookstrap carries on (a retry, a damaged cache blob).
     fn warn(&self, message: &str);
     /// What was done, for people (stderr); silent with `-q`.
@@ -24,46 +29,56 @@ pub trait Reporter: Sync {
     fn verbose(&self, message: &str);
 }
 
-/// The terminal reporter behind the binary.
+/// The terminal reporter behind the binary: one bar per download, stacked in one
+/// [`MultiProgress`] so parallel downloads share one coherent display, and message lines
+/// printed above the bars, whole (never interleaved with another thread's line).
 pub struct Terminal {
-    bars: bool,
     quiet: bool,
     verbose: bool,
-    bar: Mutex<Option<ProgressBar>>,
+    /// `Some` when bars are drawn.
+    multi: Option<MultiProgress>,
+    bars: Mutex<BTreeMap<usize, ProgressBar>>,
+    next_id: AtomicUsize,
 }
 
 impl Terminal {
     pub fn new(bars: bool, quiet: bool, verbose: bool) -> Self {
         Terminal {
-            bars: bars && !quiet,
             quiet,
             verbose,
-            bar: Mutex::new(None),
+            multi: (bars && !quiet)
+                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            bars: Mutex::new(BTreeMap::new()),
+            next_id: AtomicUsize::new(0),
         }
     }
 
     fn line(&self, prefix: &str, message: &str) {
-        let bar = self.bar.lock().ok().and_then(|b| b.clone());
-        match bar {
-            Some(bar) => bar.println(format!("{prefix}{message}")),
-            None => {
-                let _ = writeln!(std::io::stderr(), "{prefix}{message}");
-            }
+        // One write per line: lines from parallel jobs never interleave.
+        let text = format!("{prefix}{message}\n");
+        let write = || {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        };
+        match &self.multi {
+            // Bars are hidden while the line is written, then drawn again below it.
+            Some(multi) => multi.suspend(write),
+            None => write(),
         }
     }
 }
 
 impl Reporter for Terminal {
-    fn download_start(&self, url: &str, total: Option<u64>) {
-        if !self.bars {
-            return;
-        }
-        let bar = match total {
-            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    fn download_start(&self, url: &str, total: Option<u64>) -> usize {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let Some(multi) = &self.multi else {
+            return id;
         };
+        let bar = multi.add(match total {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::no_length(),
+        });
         let style = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
@@ -71,24 +86,25 @@ impl Reporter for Terminal {
         let name = url.rsplit('/').next().unwrap_or(url).to_string();
         bar.set_message(name);
         bar.enable_steady_tick(Duration::from_millis(200));
-        if let Ok(mut slot) = self.bar.lock() {
-            *slot = Some(bar);
+        if let Ok(mut bars) = self.bars.lock() {
+            bars.insert(id, bar);
         }
+        id
     }
 
-    fn download_progress(&self, bytes: u64) {
-        if let Ok(slot) = self.bar.lock()
-            && let Some(bar) = slot.as_ref()
+    fn download_progress(&self, id: usize, bytes: u64) {
+        if let Ok(bars) = self.bars.lock()
+            && let Some(bar) = bars.get(&id)
         {
             bar.set_position(bytes);
         }
     }
 
-    fn download_end(&self) {
-        if let Ok(mut slot) = self.bar.lock()
-            && let Some(bar) = slot.take()
-        {
+    fn download_end(&self, id: usize) {
+        let bar = self.bars.lock().ok().and_then(|mut bars| bars.remove(&id));
+        if let (Some(bar), Some(multi)) = (bar, &self.multi) {
             bar.finish_and_clear();
+            multi.remove(&bar);
         }
     }
 

@@ -32,7 +32,17 @@ pub struct Settings {
     pub lock_timeout: Duration,
     /// `--min-release-age`.
     pub min_release_age: Option<Duration>,
+    /// How many tools and targets `install`, `fetch` and `lock` work on at once.
+    pub jobs: usize,
 }
+
+/// `--jobs` by default. A build hook's time goes into round trips (`latest`, the listing, the
+/// checksum file, the download's first byte), not bandwidth or CPU, so overlapping them is what
+/// pays; 8 covers a typical manifest in one wave (so five tools cost about one). More would
+/// only add gunzip threads competing for a build container's few cores, connections GitHub
+/// may throttle (browsers open 6 per host), and memory: each job holds at most ~5 MiB of
+/// download in flight, so 8 jobs stay well under 64 MiB whatever the archives' sizes.
+pub const DEFAULT_JOBS: usize = 8;
 
 fn number<T: std::str::FromStr>(ctx: &Context, name: &str) -> Result<Option<T>, UsageError> {
     ctx.var(name)
@@ -166,6 +176,20 @@ impl Settings {
                 })
             })
             .transpose()?;
+        let jobs = match g.jobs.map(usize::from) {
+            Some(n) => n,
+            None => match number::<usize>(ctx, "HOOKSTRAP_JOBS")? {
+                Some(0) => {
+                    return Err(UsageError::BadValue {
+                        name: "HOOKSTRAP_JOBS".into(),
+                        value: "0".into(),
+                        reason: "expected at least 1".into(),
+                    });
+                }
+                Some(n) => n,
+                None => DEFAULT_JOBS,
+            },
+        };
         Ok(Settings {
             app_dir,
             bin_dir,
@@ -183,6 +207,7 @@ impl Settings {
             limits,
             lock_timeout,
             min_release_age,
+            jobs,
         })
     }
 

@@ -10,10 +10,11 @@ use serde::Serialize;
 use super::{App, Asked, Lock, targets};
 use crate::diag::{Outdated, UsageError};
 use crate::error::Result;
-use crate::http;
 use crate::install;
+use crate::jobs::Pinned;
+use crate::pool;
 use crate::resolve::catalog::Target;
-use crate::resolve::lockfile::{self, LockFile, LockedArtifact, LockedTool};
+use crate::resolve::lockfile::{LockFile, LockedTool};
 use crate::resolve::manifest::{Manifest, Source};
 use crate::resolve::{Request, pins, version_of_tag};
 
@@ -69,10 +70,7 @@ impl App<'_> {
             }
         }
         let mut moved = Vec::new();
-        for req in &requests {
-            let Some(tool) = self.pin(req, &targets)? else {
-                continue;
-            };
+        for tool in self.pin(&requests, &targets)? {
             let before = old.tool(&tool.name).map(|t| t.version.clone());
             if before.as_deref() != Some(tool.version.as_str()) {
                 moved.push(Moved {
@@ -124,38 +122,33 @@ impl App<'_> {
         self.data(&text)
     }
 
-    /// One tool's pin: each target's artifact, fetched and verified, and the binary it unpacks
-    /// to (whose BLAKE3 and name the lock records).
-    pub(super) fn pin(&self, req: &Request, targets: &[Target]) -> Result<Option<LockedTool>> {
-        let resolver = self.resolver(None);
-        let mut pinned: Option<LockedTool> = None;
-        for art in self.resolve_all(&resolver, req, targets)? {
-            lockfile::check_url(&art.url).map_err(|reason| UsageError::BadValue {
-                name: format!("the URL of `{}`", art.name),
-                value: http::redact(&art.url),
-                reason: format!("a lock file pins https:// URLs only: {reason}"),
-            })?;
-            let got = self.obtain(&art, None)?;
-            let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
-            let (program, bin_blake3) =
-                install::binary_fingerprint(&tmp, &got.path, &art, &self.settings.limits)?;
-            let command = program.strip_suffix(".exe").unwrap_or(&program).to_string();
-            let tool = pinned.get_or_insert_with(|| LockedTool {
+    /// Each tool's pin: every target's artifact fetched and verified, and the binary it
+    /// unpacks to fingerprinted, several at once; one `LockedTool` per request, its artifacts
+    /// in target order.
+    fn pin(&self, requests: &[Request], targets: &[Target]) -> Result<Vec<LockedTool>> {
+        let jobs = self.jobs(None);
+        let plan = self.plan(&jobs, "lock", requests, targets)?;
+        let outcomes = pool::map(self.settings.jobs, &plan.pairs, |&(i, target)| {
+            jobs.pin_one(&plan.tools[i], target)
+        });
+        let pinned = self.all_or_first("lock", &plan.names(), outcomes)?;
+        let mut tools: Vec<Option<LockedTool>> = plan.tools.iter().map(|_| None).collect();
+        for (&(i, _), (art, locked, command)) in plan.pairs.iter().zip(pinned) {
+            let (Some(slot), Some(Pinned { req, .. })) = (tools.get_mut(i), plan.tools.get(i))
+            else {
+                continue;
+            };
+            slot.get_or_insert_with(|| LockedTool {
                 name: art.name.clone(),
                 version: art.version.clone(),
                 source: req.source_text(),
                 bin: (command != req.name).then(|| command.clone()),
                 artifacts: Vec::new(),
-            });
-            tool.artifacts.push(LockedArtifact {
-                target: art.target.name().to_string(),
-                url: art.url.clone(),
-                sha256: got.sha256.clone(),
-                size: got.size,
-                bin_blake3: Some(bin_blake3),
-            });
+            })
+            .artifacts
+            .push(locked);
         }
-        Ok(pinned)
+        Ok(tools.into_iter().flatten().collect())
     }
 
     /// `lock --check`: the lock covers exactly the manifest's tools and targets, at versions it
@@ -218,7 +211,8 @@ impl App<'_> {
         }
         let host = targets(&[])?[0];
         let receipt = install::read_receipt(&self.settings.bin_dir);
-        let resolver = self.resolver(None);
+        let jobs = self.jobs(None);
+        let resolver = jobs.resolver();
         let mut rows = Vec::new();
         for req in &requests {
             let version = lock

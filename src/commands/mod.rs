@@ -13,20 +13,20 @@ use crate::cli::{CacheAction, Cli, Command, HookAction, Pick};
 use crate::context::{self, Context};
 use crate::diag::{IoContext, UsageError};
 use crate::envfile;
-use crate::error::Result;
-use crate::fetch::{self, Obtained};
+use crate::error::{Error, Result};
 use crate::hook;
 use crate::http::{self, Http};
-use crate::install::{self, BinDir, Placement};
+use crate::install::{self, BinDir};
+use crate::jobs::{Jobs, LazyBinDir, Pinned, Prepared};
 use crate::mirror;
+use crate::pool;
 use crate::report::{self, ArtifactReceipt, Batch, CacheUse, Reporter};
 use crate::resolve::catalog::{Target, Tool};
 use crate::resolve::lockfile::LockFile;
-use crate::resolve::manifest::{Manifest, Source};
+use crate::resolve::manifest::Manifest;
 use crate::resolve::spec::is_tool_name;
-use crate::resolve::{Anchor, AnySpec, Artifact, Request, Resolver, Spec, Wanted, parse_any_spec};
+use crate::resolve::{Anchor, AnySpec, Artifact, Request, Spec, Wanted, parse_any_spec};
 use crate::settings::Settings;
-use crate::unpack;
 use crate::verify;
 
 mod lock;
@@ -137,15 +137,49 @@ impl App<'_> {
         }
     }
 
-    fn resolver<'r>(&'r self, lock: Option<&'r Lock>) -> Resolver<'r> {
-        Resolver {
+    /// What every job of a batch shares; `lock` is the lock file to resolve from.
+    fn jobs<'r>(&'r self, lock: Option<&'r Lock>) -> Jobs<'r> {
+        Jobs {
+            settings: self.settings,
+            reporter: self.reporter,
             http: &self.http,
             cache: &self.cache,
-            mirror: &self.settings.mirror,
             lock: lock.map(|(l, p)| (l, p.as_path())),
             min_age: self.min_release_age(),
             published: Default::default(),
         }
+    }
+
+    /// Every job's result, in order; or, when any failed, the first failure in order (which
+    /// decides the exit code). With several items, it says which one failed, and later
+    /// failures are warnings.
+    fn all_or_first<R>(
+        &self,
+        action: &'static str,
+        names: &[String],
+        outcomes: Vec<pool::Outcome<R, Error>>,
+    ) -> Result<Vec<R>> {
+        let failures = match pool::all_or_first_failure(outcomes) {
+            Ok(done) => return Ok(done),
+            Err(failures) => failures,
+        };
+        let name = |i: usize| names.get(i).cloned().unwrap_or_default();
+        for (i, e) in &failures.rest {
+            self.reporter.warn(&format!(
+                "also cannot {action} `{}`: {}",
+                name(*i),
+                report::chain(e)
+            ));
+        }
+        let (i, first) = failures.first;
+        if names.len() < 2 {
+            return Err(first);
+        }
+        Err(Error::Job {
+            action,
+            what: name(i),
+            source: Box::new(first),
+        })
     }
 
     /// `--min-release-age`, else the manifest's `min_release_age` (a manifest that cannot be read
@@ -161,36 +195,23 @@ impl App<'_> {
 
     /// Says what vouches for each artifact's hash: at `-v` always, and as a warning when
     /// nothing but the shared cache does (`--offline` without a lock file).
-    fn say_anchors(&self, planned: &[Artifact]) {
+    fn say_anchors<'p>(&self, planned: impl IntoIterator<Item = &'p Artifact>) {
+        let mut unanchored = Vec::new();
         for art in planned {
             self.reporter.verbose(&format!(
                 "{} {} ({}): sha256 {} from {}",
                 art.name, art.version, art.target, art.sha256, art.anchor
             ));
+            if art.anchor == Anchor::CacheOnly {
+                unanchored.push(format!("{} {}", art.name, art.version));
+            }
         }
-        let unanchored: Vec<String> = planned
-            .iter()
-            .filter(|a| a.anchor == Anchor::CacheOnly)
-            .map(|a| format!("{} {}", a.name, a.version))
-            .collect();
         if !unanchored.is_empty() {
             self.reporter.warn(&format!(
                 "offline without a lock file, nothing but the cache vouches for {}: the cache is shared by every branch of the project; pin it with `hookstrap lock` to be sure",
                 unanchored.join(", ")
             ));
         }
-    }
-
-    /// A verified blob for `art` in the cache (downloaded on a miss).
-    fn obtain(&self, art: &Artifact, tap: Option<&mut fetch::Tap>) -> Result<Obtained> {
-        Ok(fetch::obtain_with(
-            &self.cache,
-            &self.http,
-            art,
-            &self.settings.mirror,
-            self.reporter,
-            tap,
-        )?)
     }
 
     // ---- what to work on ----
@@ -244,28 +265,27 @@ impl App<'_> {
         targets(given)
     }
 
-    /// Resolves a request for each target, the first target's answer pinning the version for
-    /// the others, so every target gets the same release even if `latest` moves meanwhile
-    /// (and `latest` is asked once per tool, not once per target).
-    fn resolve_all(
+    /// Each request resolved for the first target (which pins its version for the others),
+    /// then every (tool, target) pair, in that order: the pairs `fetch` and `lock` work on.
+    fn plan(
         &self,
-        resolver: &Resolver,
-        req: &Request,
+        jobs: &Jobs,
+        action: &'static str,
+        requests: &[Request],
         targets: &[Target],
-    ) -> Result<Vec<Artifact>> {
-        let mut req = req.clone();
-        let mut out = Vec::new();
-        for &target in targets {
-            let art = resolver.resolve(&req, target)?;
-            if req.version.is_none() && !art.tag.is_empty() {
-                req.version = Some(match req.source {
-                    Source::Cli(_) => art.version.clone(),
-                    _ => art.tag.clone(),
-                });
-            }
-            out.push(art);
-        }
-        Ok(out)
+    ) -> Result<Plan> {
+        let Some(&first_target) = targets.first() else {
+            return Ok(Plan::default());
+        };
+        let outcomes = pool::map(self.settings.jobs, requests, |req| {
+            jobs.resolve_first(req, first_target)
+        });
+        let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+        let tools = self.all_or_first(action, &names, outcomes)?;
+        let pairs = (0..tools.len())
+            .flat_map(|i| targets.iter().map(move |&t| (i, t)))
+            .collect();
+        Ok(Plan { tools, pairs })
     }
 
     // ---- install ----
@@ -289,15 +309,26 @@ impl App<'_> {
         if let Some(env) = &env_file {
             envfile::check(env, &self.settings.bin_dir)?;
         }
-        // Every version and hash is settled before the bin dir is touched; then each tool is
-        // fetched, verified and placed atomically on its own.
-        let resolver = self.resolver(lock.as_ref());
-        let planned = requests
-            .iter()
-            .map(|req| resolver.resolve(req, target))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.say_anchors(&planned);
-        let receipts = self.install_all(&planned, env_file.as_deref())?;
+        // Each tool is resolved, fetched, verified and staged in the bin dir by its own job,
+        // several at once; the bin dir changes only once every job succeeded (README,
+        // "Several tools at once").
+        let bin = LazyBinDir::new(&self.settings.bin_dir, self.settings.lock_timeout);
+        let jobs = self.jobs(lock.as_ref());
+        let outcomes = pool::map(self.settings.jobs, &requests, |req| {
+            jobs.prepare_install(req, target, &bin)
+        });
+        let names: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+        let prepared = self
+            .all_or_first("install", &names, outcomes)
+            .inspect_err(|_| {
+                if names.len() > 1 {
+                    self.reporter.warn(
+                        "nothing was installed: the bin dir and the env file are as they were",
+                    );
+                }
+            })?;
+        self.say_anchors(prepared.iter().map(|p| &p.art));
+        let receipts = self.install_all(bin.get()?, prepared, env_file.as_deref())?;
         if self.settings.json {
             self.json(&Batch::new(receipts))?;
         }
@@ -322,23 +353,20 @@ impl App<'_> {
         Ok(None)
     }
 
-    /// Places every planned artifact under the bin dir's lock, then writes the env block.
+    /// Commits every staged binary, in order, under the bin dir's lock, then writes the env
+    /// block.
     fn install_all(
         &self,
-        planned: &[Artifact],
+        bin: &BinDir,
+        prepared: Vec<Prepared>,
         env_file: Option<&Path>,
     ) -> Result<Vec<ArtifactReceipt>> {
-        let bin = BinDir::open(&self.settings.bin_dir, self.settings.lock_timeout)?;
         let bin_dir = std::fs::canonicalize(&bin.path).fs("resolve", &bin.path)?;
         let mut receipts = Vec::new();
-        for art in planned {
-            let current = bin.is_current(&art.name, &art.sha256, art.bin_blake3.as_deref());
-            let (cache, changed, path) = match current {
-                Some(path) => (CacheUse::Hit, false, path),
-                None => {
-                    let (cache, path) = self.place(&bin, art)?;
-                    (cache, true, path)
-                }
+        for Prepared { art, staged } in prepared {
+            let (cache, changed, path) = match staged {
+                Err(path) => (CacheUse::Hit, false, path),
+                Ok((staged, cache)) => (cache, true, bin.commit(staged)?),
             };
             let verb = if changed {
                 "installed"
@@ -378,135 +406,35 @@ impl App<'_> {
         Ok(receipts)
     }
 
-    /// Puts the artifact's binary into the bin dir by the cheapest safe way, and says whether
-    /// the cache had it: the cache's verified unpacked copy (no unpacking at all); else the
-    /// verified archive, unpacked while it downloads on a miss (one pass over the bytes).
-    fn place(&self, bin: &BinDir, art: &Artifact) -> Result<(CacheUse, PathBuf)> {
-        let mut what = Placement::of(art);
-        self.cache.ensure_layout(&|m| self.reporter.warn(m))?;
-        if what.bin_blake3.is_some()
-            && let Some(path) = self.place_kept_copy(bin, art, &what)?
-        {
-            return Ok((CacheUse::Hit, path));
-        }
-        let (got, staging) = self.fetch_and_unpack(bin, art)?;
-        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
-        if !art.bin_explicit {
-            // No `bin` given: the command keeps the program's own name (`gh` from cli/cli).
-            what.bin_name = program_name(&unpacked)?;
-        }
-        let (installed, _) = bin.place(staging, &unpacked, &what)?;
-        if let Err(e) = self
-            .cache
-            .keep_unpacked(&got.sha256, &what.bin_name, &installed)
-        {
-            self.reporter.warn(&format!(
-                "cannot keep an unpacked copy in the cache: {}",
-                report::chain(&e)
-            ));
-        }
-        Ok((CacheUse::from_hit(got.hit), installed))
-    }
-
-    /// The lock file pins the binary: place the cache's kept copy if it hashes to the pin (no
-    /// unpacking at all). A copy that does not is discarded with a warning, and the caller
-    /// goes on from the verified archive. Says whether the copy was placed.
-    fn place_kept_copy(
-        &self,
-        bin: &BinDir,
-        art: &Artifact,
-        what: &Placement,
-    ) -> Result<Option<PathBuf>> {
-        // Shared: `prune` leaves the copy alone while we copy it.
-        let _held = self.cache.lock_shared(&art.sha256)?;
-        let Some(copy) = self.cache.unpacked(&art.sha256, &what.bin_name) else {
-            return Ok(None);
-        };
-        match bin.place_pinned_copy(&copy, what) {
-            Ok(path) => Ok(Some(path)),
-            Err(install::InstallError::Verify(e)) => {
-                self.reporter.warn(&format!(
-                    "discarding the cache's copy `{}`: it does not hash to the lock file's pin ({})",
-                    copy.display(),
-                    report::chain(&e)
-                ));
-                self.cache.discard_unpacked(&art.sha256)?;
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The verified blob, and a staging directory holding what it unpacks to. On a download,
-    /// the extractor reads the bytes as they arrive; it trusts nothing: it writes only into
-    /// staging, and what it wrote is used only if the whole download verified. Anything else
-    /// (a cache hit, a download that restarted, a zip, an archive the extractor refused) is
-    /// unpacked again from the verified blob, re-hashed on the way, for the definitive answer.
-    fn fetch_and_unpack(
-        &self,
-        bin: &BinDir,
-        art: &Artifact,
-    ) -> Result<(Obtained, tempfile::TempDir)> {
-        let limits = &self.settings.limits;
-        let bin_name = art.bin_name();
-        let staging = bin.staging()?;
-        let (got, streamed) = if art.format.streams() {
-            let dest = staging.path();
-            std::thread::scope(|scope| {
-                let (mut tap, reader) = fetch::Tap::new();
-                let (format, bare) = (art.format, bin_name.as_str());
-                let unpacker =
-                    scope.spawn(move || unpack::unpack(format, reader, None, dest, bare, limits));
-                let got = self.obtain(art, Some(&mut tap));
-                let whole = tap.whole();
-                drop(tap);
-                let unpacked = unpacker.join().is_ok_and(|r| r.is_ok());
-                (got, whole && unpacked)
-            })
-        } else {
-            (self.obtain(art, None), false)
-        };
-        let got = got?;
-        if streamed {
-            crate::fault::pause("unpack");
-            return Ok((got, staging));
-        }
-        drop(staging);
-        let staging = bin.staging()?;
-        install::unpack_blob(staging.path(), &got.path, art, limits)?;
-        crate::fault::pause("unpack");
-        Ok((got, staging))
-    }
-
     // ---- fetch and lock ----
 
     fn fetch(&mut self, asked: &Asked, targets_given: &[String]) -> Result<()> {
         let targets = targets(targets_given)?;
         let lock = self.load_lock()?;
         let requests = self.requests(asked, lock.as_ref())?;
-        let mut items = Vec::new();
-        {
-            let resolver = self.resolver(lock.as_ref());
-            for req in &requests {
-                for art in self.resolve_all(&resolver, req, &targets)? {
-                    self.say_anchors(std::slice::from_ref(&art));
-                    let got = self.obtain(&art, None)?;
-                    items.push(ArtifactReceipt {
-                        tool: art.name.clone(),
-                        version: art.version.clone(),
-                        target: art.target.name().to_string(),
-                        url: art.url.clone(),
-                        sha256: got.sha256.clone(),
-                        size: Some(got.size),
-                        cache: CacheUse::from_hit(got.hit),
-                        changed: None,
-                        path: Some(got.path.clone()),
-                        bin: None,
-                        env_file: None,
-                    });
-                }
-            }
-        }
+        let jobs = self.jobs(lock.as_ref());
+        let plan = self.plan(&jobs, "fetch", &requests, &targets)?;
+        let outcomes = pool::map(self.settings.jobs, &plan.pairs, |&(i, target)| {
+            jobs.fetch_one(&plan.tools[i], target)
+        });
+        let fetched = self.all_or_first("fetch", &plan.names(), outcomes)?;
+        self.say_anchors(fetched.iter().map(|(art, _)| art));
+        let items: Vec<ArtifactReceipt> = fetched
+            .iter()
+            .map(|(art, got)| ArtifactReceipt {
+                tool: art.name.clone(),
+                version: art.version.clone(),
+                target: art.target.name().to_string(),
+                url: art.url.clone(),
+                sha256: got.sha256.clone(),
+                size: Some(got.size),
+                cache: CacheUse::from_hit(got.hit),
+                changed: None,
+                path: Some(got.path.clone()),
+                bin: None,
+                env_file: None,
+            })
+            .collect();
         if self.settings.json {
             return self.json(&Batch::new(items));
         }
@@ -910,21 +838,6 @@ fn given_request(text: &str, manifest: Option<&Manifest>, pick: &Pick) -> Result
     Ok(req)
 }
 
-/// The command name of a program found in an archive: its file name (`gh`, `rg.exe`).
-fn program_name(found: &Path) -> Result<String> {
-    let name = found
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_string();
-    crate::names::check(&name).map_err(|reason| UsageError::BadValue {
-        name: "the archive's program".into(),
-        value: name.escape_debug().to_string(),
-        reason,
-    })?;
-    Ok(name)
-}
-
 /// `--sha256`: pins the one request there is.
 fn pin_one(requests: &mut [Request], sha: &str) -> Result<()> {
     let sha = verify::parse_sha256(sha).ok_or_else(|| UsageError::BadValue {
@@ -938,6 +851,27 @@ fn pin_one(requests: &mut [Request], sha: &str) -> Result<()> {
             Ok(())
         }
         _ => Err(UsageError::Other("`--sha256` pins one SPEC: name exactly one".into()).into()),
+    }
+}
+
+/// What `fetch` and `lock` work on: each tool resolved for the first target, and every (tool
+/// index, target) pair.
+#[derive(Default)]
+struct Plan {
+    tools: Vec<Pinned>,
+    pairs: Vec<(usize, Target)>,
+}
+
+impl Plan {
+    /// `tool (target)` for each pair, to name the one that failed.
+    fn names(&self) -> Vec<String> {
+        self.pairs
+            .iter()
+            .map(|&(i, t)| {
+                let name = self.tools.get(i).map_or("", |p| p.req.name.as_str());
+                format!("{name} ({t})")
+            })
+            .collect()
     }
 }
 

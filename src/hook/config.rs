@@ -88,7 +88,11 @@ pub fn find_app(project: &Path, wanted: Option<&str>) -> Result<App, HookError> 
                 path: project.join(&file),
                 apps: names,
             })?,
-        None if declared.len() == 1 && let Some(only) = declared.into_iter().next() => only,
+        None if declared.len() == 1
+            && let Some(only) = declared.into_iter().next() =>
+        {
+            only
+        }
         None => {
             return Err(HookError::ChooseApp {
                 path: project.join(&file),

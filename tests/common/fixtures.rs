@@ -482,3 +482,22 @@ pub fn mount_github_release(server: &TestServer, rel: &Release, digests: bool) {
     mount_release(server, rel);
     mount_latest_redirect(server, &rel.owner, &rel.repo, &rel.tag);
 }
+
+// ---- several tools at once (tests/parallel.rs) ----
+
+/// What the stand-in binary of [`tool_release`] prints: `{repo} {tag}`.
+pub fn tool_script(repo: &str, tag: &str) -> Vec<u8> {
+    format!("#!/bin/sh\necho '{repo} {tag}'\n").into_bytes()
+}
+
+/// A small release of the GitHub tool `{owner}/{repo}` for this machine's target:
+/// `{repo}_{version}_{target}.tar.gz` holding the executable `{repo}` ([`tool_script`]), and a
+/// `checksums.txt`. Serve it with [`mount_github_release`].
+pub fn tool_release(owner: &str, repo: &str, tag: &str) -> Release {
+    let version = tag.strip_prefix('v').unwrap_or(tag);
+    let archive = tar_gz(&[(repo, 0o755, &tool_script(repo, tag))]);
+    let asset = format!("{repo}_{version}_{}.tar.gz", this_target());
+    let mut rel = github_release(owner, repo, tag, vec![(asset, archive)]);
+    rel.refresh_checksums();
+    rel
+}

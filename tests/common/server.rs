@@ -6,12 +6,17 @@
 //! Every request is recorded before it is answered, so a test can assert what the binary asked
 //! for, how often, and with which headers. Dropping the server stops everything: stalled
 //! responses poll the stop flag, blocked reads are unblocked by shutting their sockets down.
+//!
+//! For parallelism tests, responses can be held back ([`Behavior::delayed`] per route,
+//! [`TestServer::delay_responses`] for all), and the server counts how many requests it is
+//! answering at once ([`TestServer::max_in_flight`]): overlap is asserted by counting, never
+//! by timing.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -97,6 +102,12 @@ pub enum Behavior {
     Sequence {
         first: usize,
         this: Box<Behavior>,
+        then: Box<Behavior>,
+    },
+    /// `then`, after holding the response back for `delay` (the request counts as in flight
+    /// meanwhile).
+    Delayed {
+        delay: Duration,
         then: Box<Behavior>,
     },
 }
@@ -213,6 +224,14 @@ impl Behavior {
         })
     }
 
+    /// The same answer, held back for `delay` first.
+    pub fn delayed(self, delay: Duration) -> Self {
+        Self::Delayed {
+            delay,
+            then: Box::new(self),
+        }
+    }
+
     /// Answer the first `n` requests like this; finish with [`Times::then`].
     pub fn times(self, n: usize) -> Times {
         Times {
@@ -236,6 +255,10 @@ impl Behavior {
             Self::Sequence { this, then, .. } => {
                 let a = std::mem::replace(&mut **this, Self::status(0));
                 **this = a.header(name, value.clone());
+                let b = std::mem::replace(&mut **then, Self::status(0));
+                **then = b.header(name, value);
+            }
+            Self::Delayed { then, .. } => {
                 let b = std::mem::replace(&mut **then, Self::status(0));
                 **then = b.header(name, value);
             }
@@ -268,6 +291,11 @@ struct Shared {
     conns: Mutex<Vec<(TcpStream, JoinHandle<()>)>>,
     tls: Option<Arc<rustls::ServerConfig>>,
     tunnel: AtomicBool,
+    /// Every response is held back this many milliseconds (0: none).
+    delay_ms: AtomicU64,
+    /// Requests being answered right now, and the most there were at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A poisoned mutex only means another connection thread panicked; the data is still usable.
@@ -294,6 +322,9 @@ impl TestServer {
             conns: Mutex::new(Vec::new()),
             tls,
             tunnel: AtomicBool::new(false),
+            delay_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
         let accept = {
             let shared = shared.clone();
@@ -375,6 +406,24 @@ impl TestServer {
     /// Forget the recorded requests (routes and their sequence counts are kept).
     pub fn clear_requests(&self) {
         lock(&self.shared.requests).clear();
+    }
+
+    /// Hold every response back for `delay` before its status line, like a far-away server:
+    /// a client that waits for each answer before the next request pays it once per request.
+    pub fn delay_responses(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// The most requests the server was answering at the same time (from the request's head
+    /// read to its response written) since it started or [`TestServer::reset_in_flight`].
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Start counting [`TestServer::max_in_flight`] afresh.
+    pub fn reset_in_flight(&self) {
+        self.shared.max_in_flight.store(0, Ordering::SeqCst);
     }
 }
 
@@ -510,7 +559,12 @@ fn serve_connection(conn: Conn, shared: &Shared) {
             return;
         }
         let close = req.wants_close;
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let delay = Duration::from_millis(shared.delay_ms.load(Ordering::SeqCst));
+        hold(delay, &shared.stop);
         let result = dispatch(&req, shared, reader.get_mut(), close);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
         match result {
             Ok(After::KeepAlive) if !close => {}
             Ok(After::KeepAlive | After::Close) => {
@@ -522,6 +576,18 @@ fn serve_connection(conn: Conn, shared: &Shared) {
                 return;
             }
         }
+    }
+}
+
+/// Sleeps for `delay`, waking early when the server is being dropped.
+fn hold(delay: Duration, stop: &AtomicBool) {
+    let until = std::time::Instant::now() + delay;
+    while !stop.load(Ordering::SeqCst) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        thread::sleep(left.min(STALL_POLL));
     }
 }
 
@@ -739,6 +805,10 @@ fn respond(
             } else {
                 respond(then, n - first, req, out, close, stop)
             }
+        }
+        Behavior::Delayed { delay, then } => {
+            hold(*delay, stop);
+            respond(then, n, req, out, close, stop)
         }
         Behavior::Body {
             status,
