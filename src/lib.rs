@@ -26,6 +26,7 @@ pub mod names;
 pub mod report;
 pub mod resolve;
 pub mod settings;
+pub mod size;
 pub mod unpack;
 pub mod verify;
 
