@@ -31,8 +31,8 @@ use crate::verify;
 /// Runs one command. Data goes to `out` (stdout); messages go through the reporter.
 pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
     crate::fault::arm(ctx.fault_pause.as_deref());
-    let settings = Settings::new(&cli.global, ctx)?;
-    let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
+    let settings = Settings::new(&cli.options(), ctx)?;
+    let reporter = report::Terminal::new(settings.progress, settings.quiet, settings.verbosity);
     let app = App {
         settings: &settings,
         reporter: &reporter,
@@ -57,32 +57,26 @@ type Lock = (LockFile, PathBuf);
 impl App<'_> {
     fn dispatch(mut self, command: Command, ctx: &Context) -> Result<()> {
         match command {
-            Command::Install {
-                specs,
-                target,
-                sha256,
-            } => self.install(&specs, target.as_deref(), sha256.as_deref()),
-            Command::Fetch {
-                specs,
-                targets,
-                sha256,
-            } => self.fetch(&specs, &targets, sha256.as_deref()),
-            Command::Lock {
-                specs,
-                targets,
-                sha256,
-            } => self.lock(&specs, &targets, sha256.as_deref()),
-            Command::List => self.list(),
+            Command::Install(a) => self.install(&a.specs, a.target.as_deref(), a.sha256.as_deref()),
+            Command::Fetch(a) => self.fetch(&a.specs, &a.targets, a.sha256.as_deref()),
+            Command::Lock(a) => self.lock(&a.specs, &a.targets, a.sha256.as_deref()),
+            Command::List { .. } => self.list(),
             Command::Completions { shell } => {
+                if self.settings.json {
+                    return Err(UsageError::Other(
+                        "`completions` prints a shell script, not JSON: drop `--json`".into(),
+                    )
+                    .into());
+                }
                 let mut cmd = <Cli as clap::CommandFactory>::command();
                 let mut buf = Vec::new();
                 clap_complete::generate(shell, &mut cmd, "hookstrap", &mut buf);
                 self.data(&String::from_utf8_lossy(&buf))
             }
             Command::Cache { action } => self.cache(action),
-            Command::Mirror { dir } => self.mirror(&dir),
-            Command::Env => self.env(ctx),
-            Command::Uninstall { tools } => self.uninstall(&tools),
+            Command::Mirror { dir, .. } => self.mirror(&dir),
+            Command::Env(_) => self.env(ctx),
+            Command::Uninstall { tools, .. } => self.uninstall(&tools),
         }
     }
 
@@ -536,13 +530,15 @@ impl App<'_> {
 
     fn cache(&mut self, action: CacheAction) -> Result<()> {
         match action {
-            CacheAction::Dir => {
+            CacheAction::Dir { .. } => {
                 let dir = format!("{}\n", self.cache.root().display());
                 self.data(&dir)
             }
-            CacheAction::List => self.cache_list(),
-            CacheAction::Verify => self.cache_verify(),
-            CacheAction::Prune { older_than, all } => {
+            CacheAction::List { .. } => self.cache_list(),
+            CacheAction::Verify { .. } => self.cache_verify(),
+            CacheAction::Prune {
+                older_than, all, ..
+            } => {
                 let age = match (older_than, all) {
                     (_, true) => None,
                     (days, false) => {

@@ -1,12 +1,14 @@
-//! What the user sees while hookstrap works: progress bars, retries and warnings on stderr.
+//! What the user sees while hookstrap works: progress, retries and warnings on stderr; the
+//! error report; and the typed data (`--json` receipts) on stdout.
 //!
-//! The core only knows the [`Reporter`] trait; indicatif lives here alone. Bars are drawn only
-//! when asked (`--progress always`) or when stderr is a terminal and `CI` is unset; otherwise
-//! nothing but plain lines, never escape codes.
+//! The core only knows the [`Reporter`] trait; indicatif lives here alone. A bar is drawn only
+//! when stderr is a terminal and either `--progress always` or (`auto`) `CI` is not true;
+//! `--progress always` without a terminal prints a plain line now and then instead, never
+//! escape codes.
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -20,25 +22,66 @@ pub trait Reporter: Sync {
     fn warn(&self, message: &str);
     /// What was done, for people (stderr); silent with `-q`.
     fn info(&self, message: &str);
-    /// Detail for `-v`.
+    /// Detail for `-v`: what was resolved and why, where hashes came from, cache use.
     fn verbose(&self, message: &str);
+    /// Detail for `-vv`: every file read on the way (certificates, …).
+    fn debug(&self, message: &str);
+}
+
+/// How download progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// An indicatif bar (stderr is a terminal).
+    Bar,
+    /// `--progress always` without a terminal: a plain line now and then.
+    Lines,
+    Off,
+}
+
+/// A plain-line progress report (`--progress always` without a terminal).
+struct Lines {
+    name: String,
+    total: Option<u64>,
+    bytes: u64,
+    last: Instant,
+    shown: u64,
+}
+
+/// How often a plain progress line is printed, at most.
+const LINE_EVERY: Duration = Duration::from_secs(1);
+
+impl Lines {
+    fn line(&self) -> String {
+        match self.total {
+            Some(total) if total > 0 => format!(
+                "{}: {} of {} ({}%)",
+                self.name,
+                crate::size::human(self.bytes),
+                crate::size::human(total),
+                self.bytes.saturating_mul(100) / total
+            ),
+            _ => format!("{}: {}", self.name, crate::size::human(self.bytes)),
+        }
+    }
 }
 
 /// The terminal reporter behind the binary.
 pub struct Terminal {
-    bars: bool,
+    progress: ProgressMode,
     quiet: bool,
-    verbose: bool,
+    verbosity: u8,
     bar: Mutex<Option<ProgressBar>>,
+    lines: Mutex<Option<Lines>>,
 }
 
 impl Terminal {
-    pub fn new(bars: bool, quiet: bool, verbose: bool) -> Self {
+    pub fn new(progress: ProgressMode, quiet: bool, verbosity: u8) -> Self {
         Terminal {
-            bars: bars && !quiet,
+            progress: if quiet { ProgressMode::Off } else { progress },
             quiet,
-            verbose,
+            verbosity,
             bar: Mutex::new(None),
+            lines: Mutex::new(None),
         }
     }
 
@@ -51,28 +94,42 @@ impl Terminal {
             }
         }
     }
-}
 
-impl Reporter for Terminal {
-    fn download_start(&self, url: &str, total: Option<u64>) {
-        if !self.bars {
-            return;
-        }
-        let bar = match total {
-            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-        };
+    fn start_bar(&self, name: String, total: Option<u64>) {
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
             "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         bar.set_style(style);
-        let name = url.rsplit('/').next().unwrap_or(url).to_string();
         bar.set_message(name);
         bar.enable_steady_tick(Duration::from_millis(200));
         if let Ok(mut slot) = self.bar.lock() {
             *slot = Some(bar);
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn download_start(&self, url: &str, total: Option<u64>) {
+        let name = url.rsplit('/').next().unwrap_or(url).to_string();
+        match self.progress {
+            ProgressMode::Off => {}
+            ProgressMode::Bar => self.start_bar(name, total),
+            ProgressMode::Lines => {
+                let lines = Lines {
+                    name,
+                    total,
+                    bytes: 0,
+                    last: Instant::now(),
+                    shown: 0,
+                };
+                self.line("", &lines.line());
+                if let Ok(mut slot) = self.lines.lock() {
+                    *slot = Some(lines);
+                }
+            }
         }
     }
 
@@ -82,6 +139,16 @@ impl Reporter for Terminal {
         {
             bar.set_position(bytes);
         }
+        if let Ok(mut slot) = self.lines.lock()
+            && let Some(lines) = slot.as_mut()
+        {
+            lines.bytes = bytes;
+            if lines.last.elapsed() >= LINE_EVERY {
+                lines.last = Instant::now();
+                lines.shown = bytes;
+                let _ = writeln!(std::io::stderr(), "{}", lines.line());
+            }
+        }
     }
 
     fn download_end(&self) {
@@ -89,6 +156,12 @@ impl Reporter for Terminal {
             && let Some(bar) = slot.take()
         {
             bar.finish_and_clear();
+        }
+        if let Ok(mut slot) = self.lines.lock()
+            && let Some(lines) = slot.take()
+            && lines.shown != lines.bytes
+        {
+            let _ = writeln!(std::io::stderr(), "{}", lines.line());
         }
     }
 
@@ -105,7 +178,13 @@ impl Reporter for Terminal {
     }
 
     fn verbose(&self, message: &str) {
-        if self.verbose && !self.quiet {
+        if self.verbosity >= 1 && !self.quiet {
+            self.line("", message);
+        }
+    }
+
+    fn debug(&self, message: &str) {
+        if self.verbosity >= 2 && !self.quiet {
             self.line("", message);
         }
     }
