@@ -321,7 +321,8 @@ impl App<'_> {
             return Ok(CacheUse::Hit);
         }
         let (got, staging) = self.fetch_and_unpack(bin, art)?;
-        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
+        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)
+            .map_err(|e| e.in_archive(art))?;
         let (installed, _) = bin.place(staging, &unpacked, &what)?;
         if let Err(e) = self
             .cache
@@ -794,8 +795,35 @@ impl App<'_> {
     }
 }
 
-/// A SPEC from the command line, with the manifest's options when it declares that tool.
+/// A SPEC from the command line, with the manifest's options when it declares that tool; a
+/// name only the manifest knows (`gh`, `gh@v2.64.0`) is that declaration.
 fn given_request(text: &str, manifest: Option<&Manifest>) -> Result<Request> {
+    let (name, version) = text
+        .split_once('@')
+        .map_or((text, None), |(n, v)| (n, Some(v)));
+    let declared = manifest.and_then(|m| m.tool(name));
+    if let (Some(decl), Err(UsageError::UnknownTool(_))) = (declared, parse_any_spec(text)) {
+        let mut req = Request::from_decl(decl);
+        match version {
+            None => {}
+            Some(_) if matches!(req.source, Source::Url { .. }) => {
+                return Err(UsageError::BadSpec {
+                    spec: text.to_string(),
+                    reason: format!("`{name}` is a url: tool, which has no versions"),
+                }
+                .into());
+            }
+            Some("latest") => req.version = None,
+            Some(tag) => {
+                crate::resolve::spec::check_tag(tag).map_err(|reason| UsageError::BadSpec {
+                    spec: text.to_string(),
+                    reason,
+                })?;
+                req.version = Some(tag.to_string());
+            }
+        }
+        return Ok(req);
+    }
     let spec = parse_any_spec(text)?;
     let mut req = Request::from_spec(&spec);
     if let Some(decl) = manifest.and_then(|m| m.tool(&req.name)) {

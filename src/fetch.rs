@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::cache::{Cache, Held, IndexEntry};
-use crate::diag::{Code, Diagnostic, FsError, IoContext, Offline};
+use crate::diag::{Code, Diagnostic, FsError, IoContext, Missing, Offline};
 use crate::http::{Http, HttpError, Sink, redact};
 use crate::report::Reporter;
-use crate::resolve::{Artifact, mirrored};
+use crate::resolve::{Artifact, GITHUB, mirrored};
 use crate::verify::{self, VerifyError};
 
 /// Why a verified blob could not be had.
@@ -30,6 +30,8 @@ pub enum FetchError {
     Fs(#[from] FsError),
     #[error(transparent)]
     Offline(#[from] Offline),
+    #[error(transparent)]
+    Missing(Box<Missing>),
 }
 
 impl FetchError {
@@ -39,7 +41,14 @@ impl FetchError {
             FetchError::Verify(e) => e,
             FetchError::Fs(e) => e,
             FetchError::Offline(e) => e,
+            FetchError::Missing(e) => e.as_ref(),
         }
+    }
+}
+
+impl From<Missing> for FetchError {
+    fn from(e: Missing) -> Self {
+        FetchError::Missing(Box::new(e))
     }
 }
 
@@ -256,6 +265,17 @@ fn download(
         .download(&url, &mut tee, &partial_path, Some(sha256), art.size)
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline().into(),
+            HttpError::NotFound { .. } | HttpError::FileNotFound(_) if !art.owner.is_empty() => {
+                Missing {
+                    repo: format!("{}/{}", art.owner, art.repo),
+                    tag: art.tag.clone(),
+                    asset: Some(art.asset.clone()),
+                    mirror: (mirror.trim_end_matches('/') != GITHUB).then(|| redact(mirror)),
+                    fetch: art.fetch_spec(),
+                    source: Box::new(e),
+                }
+                .into()
+            }
             other => FetchError::from(other),
         })?;
     verify::check(&redact(&url), sha256, &computed)?;

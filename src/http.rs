@@ -58,7 +58,7 @@ use reqwest::header::{
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Summary};
 use crate::report::Reporter;
 
 pub const MAX_REDIRECTS: usize = 10;
@@ -194,7 +194,9 @@ impl Diagnostic for HttpError {
 }
 
 impl HttpError {
-    fn transport(url: &Url, err: reqwest::Error, idle: Duration) -> HttpError {
+    /// A failed request, its cause told in one line ([`Summary`]); `proxy` is the proxy the
+    /// request may have gone through, to name it when the connection failed.
+    fn transport(url: &Url, err: reqwest::Error, idle: Duration, proxy: Option<&str>) -> HttpError {
         let url_text = redact(url.as_str());
         if err.is_timeout() && !err.is_connect() {
             return HttpError::Stalled {
@@ -202,15 +204,19 @@ impl HttpError {
                 secs: idle.as_secs(),
             };
         }
-        if is_certificate_error(&err) {
-            return HttpError::Tls {
+        let certificate = is_certificate_error(&err);
+        let text = readable_cause(&err, url, proxy);
+        let source = Box::new(Summary::new(text, Box::new(err.without_url())));
+        if certificate {
+            HttpError::Tls {
                 url: url_text,
-                source: Box::new(err.without_url()),
-            };
-        }
-        HttpError::Transport {
-            url: url_text,
-            source: Box::new(err.without_url()),
+                source,
+            }
+        } else {
+            HttpError::Transport {
+                url: url_text,
+                source,
+            }
         }
     }
 
@@ -259,6 +265,97 @@ fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+/// One readable line for what went wrong under a request, from the error chain: a DNS
+/// failure, a refused or reset connection, a TLS rejection. Falls back to the innermost cause.
+fn readable_cause(
+    err: &(dyn std::error::Error + 'static),
+    url: &Url,
+    proxy: Option<&str>,
+) -> String {
+    let host = url.host_str().unwrap_or("?").trim_matches(['[', ']']);
+    let port = url.port_or_known_default().unwrap_or(0);
+    let peer = match proxy {
+        Some(p) => format!("{host}:{port} or by the proxy `{}`", redact(p)),
+        None => format!("{host}:{port}"),
+    };
+    let mut dns = false;
+    let mut innermost = err.to_string();
+    let mut texts = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        // hyper-util's name for a failed lookup; hickory's error is below it.
+        dns |= text == "dns error";
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return format!("TLS: {}", describe_tls(tls, host));
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            let said = match io.kind() {
+                io::ErrorKind::ConnectionRefused => Some(format!("connection refused by {peer}")),
+                io::ErrorKind::ConnectionReset => Some(format!("connection reset by {peer}")),
+                io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof => {
+                    Some(format!("connection closed by {peer}"))
+                }
+                io::ErrorKind::TimedOut => Some(format!("connecting to {peer} timed out")),
+                io::ErrorKind::NetworkUnreachable => Some("the network is unreachable".into()),
+                io::ErrorKind::HostUnreachable => Some(format!("no route to {host}")),
+                io::ErrorKind::AddrNotAvailable => Some(format!("no usable address for {host}")),
+                _ => None,
+            };
+            if let Some(said) = said {
+                return said;
+            }
+        }
+        texts.push(text.clone());
+        innermost = text;
+        // An io::Error's `source` skips the error it wraps: step into it instead.
+        current = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    if dns {
+        let all = texts.join(" ").to_ascii_lowercase();
+        let why = if all.contains("no records found") || all.contains("nxdomain") {
+            ": no such host"
+        } else if all.contains("timed out") || all.contains("no connections available") {
+            ": no name server answered"
+        } else {
+            ""
+        };
+        return format!("cannot resolve {host}{why}");
+    }
+    if let Some(r) = err.downcast_ref::<reqwest::Error>()
+        && r.is_connect()
+        && r.is_timeout()
+    {
+        return format!("connecting to {peer} timed out");
+    }
+    innermost
+}
+
+/// What rustls refused, in words: the certificate problem names the host.
+fn describe_tls(err: &rustls::Error, host: &str) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "certificate not trusted: issued by an authority that is not among the trusted roots".into(),
+            C::Expired | C::ExpiredContext { .. } => "certificate not trusted: it has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "certificate not trusted: it is not valid yet".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("certificate not trusted: it is not valid for `{host}`")
+            }
+            C::Revoked => "certificate not trusted: it was revoked".into(),
+            C::BadSignature => "certificate not trusted: bad signature".into(),
+            other => format!("certificate not trusted: {other}"),
+        },
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".into(),
+        other => format!("handshake failed: {other}"),
+    }
 }
 
 /// Hides `user:password@` in a URL before it is printed anywhere.
@@ -430,6 +527,16 @@ impl<'r> Http<'r> {
 
     pub fn config(&self) -> &HttpConfig {
         &self.config
+    }
+
+    /// The proxy a request to `url` goes through, unless `NO_PROXY` exempts it (which only
+    /// reqwest decides: this is for naming it in a message).
+    fn proxy_for(&self, url: &Url) -> Option<&str> {
+        let p = &self.config.proxy;
+        match url.scheme() {
+            "https" => p.https.as_deref().or(p.all.as_deref()),
+            _ => p.http.as_deref().or(p.all.as_deref()),
+        }
     }
 
     fn client(&self) -> Result<&Client, HttpError> {
@@ -622,9 +729,13 @@ impl<'r> Http<'r> {
                 secs: self.config.idle_timeout.as_secs(),
             }
         } else {
+            let text = match Url::parse(url) {
+                Ok(parsed) => readable_cause(&e, &parsed, None),
+                Err(_) => e.to_string(),
+            };
             HttpError::Transport {
                 url: redact(url),
-                source: Box::new(e),
+                source: Box::new(Summary::new(text, Box::new(e))),
             }
         }
     }
@@ -668,9 +779,14 @@ impl<'r> Http<'r> {
                 value.set_sensitive(true);
                 req = req.header(AUTHORIZATION, value);
             }
-            let resp = req
-                .send()
-                .map_err(|e| HttpError::transport(&current, e, self.config.idle_timeout))?;
+            let resp = req.send().map_err(|e| {
+                HttpError::transport(
+                    &current,
+                    e,
+                    self.config.idle_timeout,
+                    self.proxy_for(&current),
+                )
+            })?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 if !follow {

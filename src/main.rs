@@ -24,10 +24,11 @@ fn main() -> ExitCode {
             return ExitCode::from(Code::LocalFs.as_u8());
         }
     };
+    let verbosity = cli.output.verbose;
     match hookstrap::run(cli, &ctx, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            hookstrap::report::print_error(&err);
+            hookstrap::report::print_error(&err, verbosity);
             ExitCode::from(err.exit_code())
         }
     }

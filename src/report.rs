@@ -190,37 +190,51 @@ impl Reporter for Terminal {
     }
 }
 
-/// An error and its causes on one line, for retry notices.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut last = text.clone();
+/// The causes of `err` worth printing, outermost first: each said once (a library that
+/// repeats its cause in its own message, or restates its parent, is cut to what is new), and,
+/// unless `verbose`, nothing below a [`Summary`](crate::diag::Summary), which already tells the
+/// rest in one line.
+pub fn causes(err: &(dyn std::error::Error + 'static), verbose: bool) -> Vec<String> {
+    let mut said = vec![err.to_string()];
+    let mut out = Vec::new();
     let mut source = err.source();
     while let Some(cause) = source {
-        let next = cause.to_string();
-        if !last.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
+        let mut text = cause.to_string();
+        if let Some(rest) = said
+            .last()
+            .and_then(|last| text.strip_prefix(&format!("{last}: ")))
+        {
+            text = rest.to_string();
         }
-        last = next;
+        let repeated = text.trim().is_empty() || said.iter().any(|s| s.contains(&text));
+        if !repeated {
+            out.push(text.clone());
+        }
+        said.push(cause.to_string());
+        if !verbose && cause.is::<crate::diag::Summary>() {
+            break;
+        }
         source = cause.source();
+    }
+    out
+}
+
+/// An error and its causes on one line, for retry notices and warnings.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    for cause in causes(err, false) {
+        text.push_str(": ");
+        text.push_str(&cause);
     }
     text
 }
 
-/// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines, `hint: …`.
-pub fn print_error(err: &dyn crate::diag::Diagnostic) {
-    let mut out = String::new();
-    out.push_str(&format!("error: {err}\n"));
-    let mut source = std::error::Error::source(err);
-    let mut last = err.to_string();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        // Libraries often repeat their cause in their own message: print each thing once.
-        if !last.contains(&text) {
-            out.push_str(&format!("  Caused by: {text}\n"));
-        }
-        last = text;
-        source = cause.source();
+/// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines (all of them
+/// at `-v`), `hint: …`.
+pub fn print_error(err: &(dyn crate::diag::Diagnostic + 'static), verbosity: u8) {
+    let mut out = format!("error: {err}\n");
+    for cause in causes(err, verbosity > 0) {
+        out.push_str(&format!("  Caused by: {cause}\n"));
     }
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));

@@ -8,7 +8,9 @@ mod common;
 use std::process::{Command, Output};
 
 use clap::CommandFactory;
-use common::fixtures::{Release, cli_release, mount_latest_redirect, mount_release, this_target};
+use common::fixtures::{
+    self, Release, cli_release, mount_latest_redirect, mount_release, this_target,
+};
 use common::server::TestServer;
 use common::{Sandbox, assert_exit, assert_success, run, stderr, stdout};
 
@@ -388,4 +390,452 @@ fn ci_counts_only_when_it_is_true() {
             String::from_utf8_lossy(&tty)
         );
     }
+}
+
+// ---- what an error says: the thing, once ---------------------------------------------------
+
+/// The `error:`, `Caused by:` and `hint:` lines of a failure, after checking that no line
+/// repeats another (a cause said twice, or restated by the next).
+fn error_lines(out: &Output) -> Vec<String> {
+    let err = stderr(out);
+    let lines: Vec<String> = err
+        .lines()
+        .filter(|l| l.starts_with("error: ") || l.starts_with("  Caused by: "))
+        .map(|l| {
+            l.trim_start_matches("error: ")
+                .trim_start_matches("  Caused by: ")
+                .to_owned()
+        })
+        .collect();
+    for (i, a) in lines.iter().enumerate() {
+        for (j, b) in lines.iter().enumerate() {
+            assert!(
+                i == j || !a.contains(b.as_str()),
+                "`{b}` is said twice:\n{err}"
+            );
+        }
+    }
+    err.lines().map(str::to_owned).collect()
+}
+
+fn has_line(lines: &[String], line: &str) -> bool {
+    lines.iter().any(|l| l == line)
+}
+
+#[test]
+fn a_version_that_does_not_exist_names_the_release_and_the_repository() {
+    let (server, _rel) = serve();
+    let mirror = server.url();
+    let out = hookstrap(
+        &Sandbox::new(),
+        &["install", "platform@5.10.99", "--mirror", &mirror],
+    );
+    assert_exit(&out, 3);
+    let lines = error_lines(&out);
+    assert!(
+        has_line(
+            &lines,
+            &format!("error: the mirror `{mirror}` has no release v5.10.99 of upsun/cli")
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "  Caused by: `{mirror}/upsun/cli/releases/download/v5.10.99/checksums.txt` was not found (HTTP 404)"
+            )
+        ),
+        "{lines:#?}"
+    );
+    let target = this_target();
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "hint: if github.com has it, the mirror is partial or stale: where github.com is reachable, run `hookstrap fetch platform@5.10.99 --target {target}`, then `hookstrap mirror DIR` into the mirror's tree"
+            )
+        ),
+        "{lines:#?}"
+    );
+    // Before 5.10.0 the CLI lives in platformsh/cli, with bare tags.
+    let out = hookstrap(
+        &Sandbox::new(),
+        &["install", "platform@5.9.99", "--mirror", &mirror],
+    );
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("has no release 5.9.99 of platformsh/cli"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn on_github_itself_the_message_names_the_repository_and_its_releases_page() {
+    // github.com cannot be reached from the test suite: the error as built for it.
+    use hookstrap::diag::Diagnostic;
+    let missing = |asset: Option<&str>| hookstrap::diag::Missing {
+        repo: "upsun/cli".into(),
+        tag: "v5.10.99".into(),
+        asset: asset.map(str::to_owned),
+        mirror: None,
+        fetch: "platform@5.10.99 --target linux_amd64".into(),
+        source: "`https://github.com/…/checksums.txt` was not found (HTTP 404)".into(),
+    };
+    let release = missing(None);
+    assert_eq!(release.to_string(), "upsun/cli has no release v5.10.99");
+    assert_eq!(release.exit_code(), 3);
+    assert_eq!(
+        release.hint().unwrap(),
+        "the releases there are: https://github.com/upsun/cli/releases"
+    );
+    let asset = missing(Some("platform_5.10.99_linux_amd64.tar.gz"));
+    assert_eq!(
+        asset.to_string(),
+        "the release v5.10.99 of upsun/cli has no asset `platform_5.10.99_linux_amd64.tar.gz`"
+    );
+    assert_eq!(asset.exit_code(), 3);
+}
+
+#[test]
+fn a_github_release_that_does_not_exist_names_it() {
+    let server = TestServer::start();
+    let out = hookstrap(
+        &Sandbox::new(),
+        &[
+            "install",
+            "github:cli/cli@v9.9.9",
+            "--mirror",
+            &server.url(),
+        ],
+    );
+    assert_exit(&out, 3);
+    let lines = error_lines(&out);
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "error: the mirror `{}` has no release v9.9.9 of cli/cli",
+                server.url()
+            )
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("hookstrap fetch github:cli/cli@v9.9.9 --target")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_partial_mirror_with_the_hash_pinned_is_not_found_with_a_fetch_then_mirror_hint() {
+    let (server, rel) = serve();
+    let sb = Sandbox::new();
+    assert_success(&hookstrap(
+        &sb,
+        &["lock", &format!("platform@{V}"), "--mirror", &server.url()],
+    ));
+    // The mirror lost the archive; the lock file still pins its hash.
+    let asset = platform_asset(&rel);
+    server.unroute(&rel.path(&asset));
+    let fresh_cache = sb.path().join("fresh-cache");
+    let out = hookstrap(
+        &sb,
+        &[
+            "install",
+            "--mirror",
+            &server.url(),
+            "--cache-dir",
+            fresh_cache.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 3);
+    let lines = error_lines(&out);
+    let target = this_target();
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "error: the mirror `{}` has no `{asset}` of upsun/cli v{V}",
+                server.url()
+            )
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "hint: if github.com has it, the mirror is partial or stale: where github.com is reachable, run `hookstrap fetch platform@{V} --target {target}`, then `hookstrap mirror DIR` into the mirror's tree"
+            )
+        ),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_mirror_written_without_the_asset_is_not_found_not_a_missing_hash() {
+    // `hookstrap mirror` from a cache that holds upsun only: its checksums.txt lists upsun.
+    let (server, rel) = serve();
+    let sb = Sandbox::new();
+    assert_success(&hookstrap(
+        &sb,
+        &["fetch", &format!("upsun@{V}"), "--mirror", &server.url()],
+    ));
+    let tree = sb.path().join("tree");
+    assert_success(&hookstrap(&sb, &["mirror", tree.to_str().unwrap()]));
+    let out = hookstrap(
+        &Sandbox::new(),
+        &[
+            "install",
+            &format!("platform@{V}"),
+            "--mirror",
+            tree.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 3);
+    let lines = error_lines(&out);
+    let asset = platform_asset(&rel);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("error: the mirror `file://")
+                && l.ends_with(&format!("` has no `{asset}` of upsun/cli v{V}"))),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("hint:") && l.contains("hookstrap mirror")),
+        "{lines:#?}"
+    );
+    assert!(
+        !stderr(&out).contains("does not publish"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn archive_errors_name_the_tool_the_version_and_the_asset() {
+    let server = TestServer::start();
+    let mut rel = cli_release(V, &["platform"], &[this_target()]);
+    let asset = platform_asset(&rel);
+    let mut corrupt = fixtures::gzip(b"not a tar archive, and soon not a gzip stream either");
+    let mid = corrupt.len() / 2;
+    for b in &mut corrupt[10..mid] {
+        *b ^= 0x5a;
+    }
+    rel.replace_asset(&asset, corrupt);
+    rel.refresh_checksums();
+    mount_release(&server, &rel);
+    let out = hookstrap(
+        &Sandbox::new(),
+        &[
+            "install",
+            &format!("platform@{V}"),
+            "--mirror",
+            &server.url(),
+        ],
+    );
+    assert_exit(&out, 6);
+    let lines = error_lines(&out);
+    assert!(
+        has_line(
+            &lines,
+            &format!("error: cannot install platform {V} from `{asset}`")
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  Caused by: archive is")),
+        "{lines:#?}"
+    );
+
+    // No binary in it: the same context, the finder's reason.
+    let mut rel = cli_release(V, &["platform"], &[this_target()]);
+    rel.replace_asset(&asset, fixtures::tar_gz(&[("README.md", 0o644, b"hi\n")]));
+    rel.refresh_checksums();
+    mount_release(&server, &rel);
+    let out = hookstrap(
+        &Sandbox::new(),
+        &[
+            "install",
+            &format!("platform@{V}"),
+            "--mirror",
+            &server.url(),
+        ],
+    );
+    assert_exit(&out, 6);
+    let lines = error_lines(&out);
+    assert!(
+        has_line(
+            &lines,
+            &format!("error: cannot install platform {V} from `{asset}`")
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  Caused by: the archive holds no usable `platform`")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn an_unknown_tool_points_to_github_specs_and_the_manifest() {
+    let out = hookstrap(&Sandbox::new(), &["install", "nope"]);
+    assert_exit(&out, 2);
+    let lines = error_lines(&out);
+    assert!(has_line(&lines, "error: unknown tool `nope`"), "{lines:#?}");
+    let hint = lines
+        .iter()
+        .find(|l| l.starts_with("hint: "))
+        .expect("a hint");
+    for needle in [
+        "github:OWNER/REPO",
+        "hookstrap.toml",
+        "nope = { github = \"OWNER/REPO\" }",
+    ] {
+        assert!(hint.contains(needle), "{hint}");
+    }
+}
+
+// ---- network errors: one readable cause, the chain at -v ----------------------------------
+
+fn install_from(mirror: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let sb = Sandbox::new();
+    let mut cmd = sb.cmd();
+    cmd.args(["install", &format!("platform@{V}"), "--mirror", mirror])
+        .args(extra)
+        .env("HOOKSTRAP_RETRIES", "0")
+        .envs(env.iter().copied());
+    run(&mut cmd)
+}
+
+fn caused_by(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("  Caused by: "))
+        .collect()
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_one_line_and_fails_fast() {
+    let started = std::time::Instant::now();
+    let out = install_from(
+        "https://nowhere.invalid",
+        &[],
+        &[("HOOKSTRAP_TIMEOUT", "5")],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_exit(&out, 4);
+    let lines = error_lines(&out);
+    assert_eq!(
+        caused_by(&lines),
+        ["cannot resolve nowhere.invalid: no such host"],
+        "{lines:#?}"
+    );
+    assert!(!stderr(&out).contains("Query {"), "{}", stderr(&out));
+    // -v: the whole chain, the resolver's own words included.
+    let out = install_from(
+        "https://nowhere.invalid",
+        &["-v"],
+        &[("HOOKSTRAP_TIMEOUT", "5")],
+    );
+    assert_exit(&out, 4);
+    let lines = error_lines(&out);
+    let causes = caused_by(&lines);
+    assert_eq!(causes[0], "cannot resolve nowhere.invalid: no such host");
+    assert!(causes.len() > 2, "{lines:#?}");
+    assert!(causes.iter().any(|c| c.contains("dns error")), "{lines:#?}");
+}
+
+#[test]
+fn a_refused_connection_names_the_address() {
+    let out = install_from("http://127.0.0.1:1", &[], &[]);
+    assert_exit(&out, 4);
+    let lines = error_lines(&out);
+    assert_eq!(
+        caused_by(&lines),
+        ["connection refused by 127.0.0.1:1"],
+        "{lines:#?}"
+    );
+    let out = install_from("http://127.0.0.1:1", &["-v"], &[]);
+    let lines = error_lines(&out);
+    assert!(
+        caused_by(&lines).iter().any(|c| c.contains("os error")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn an_untrusted_certificate_says_so_in_one_line() {
+    let ca = common::tls::TestCa::new();
+    let server = TestServer::start_tls(&ca);
+    let out = install_from(&server.url(), &[], &[]);
+    assert_exit(&out, 4);
+    let lines = error_lines(&out);
+    assert_eq!(
+        caused_by(&lines),
+        [
+            "TLS: certificate not trusted: issued by an authority that is not among the trusted roots"
+        ],
+        "{lines:#?}"
+    );
+    // Trusted, but for another name.
+    let other = TestServer::start_tls_for(&ca, &["example.test"]);
+    let sb = Sandbox::new();
+    let pem = ca.write_pem(sb.path());
+    let out = install_from(
+        &other.url(),
+        &[],
+        &[("SSL_CERT_FILE", pem.to_str().unwrap())],
+    );
+    assert_exit(&out, 4);
+    let lines = error_lines(&out);
+    assert_eq!(
+        caused_by(&lines),
+        ["TLS: certificate not trusted: it is not valid for `localhost`"],
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn causes_are_said_once() {
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+    let chain = E(
+        "request to `u` failed",
+        Some(Box::new(E(
+            "dns error",
+            Some(Box::new(E(
+                "dns error: no records",
+                Some(Box::new(E(
+                    "no records",
+                    Some(Box::new(E("request to `u` failed", None))),
+                ))),
+            ))),
+        ))),
+    );
+    assert_eq!(
+        hookstrap::report::causes(&chain, true),
+        ["dns error", "no records"]
+    );
 }
