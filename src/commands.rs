@@ -108,15 +108,72 @@ impl App<'_> {
         }
     }
 
-    /// Says what vouches for each artifact's hash: at `-v` always, and as a warning when
-    /// nothing but the shared cache does (`--offline` without a lock file).
-    fn say_anchors(&self, planned: &[Artifact]) {
-        for art in planned {
+    /// At `-v`, answers the trust questions for one request: what it resolved to and why (the
+    /// lock file, the manifest, the command line, `latest`), then per artifact the asset and
+    /// where its hash comes from.
+    fn say_plan(&self, req: &Request, arts: &[Artifact], asked: Asked) {
+        if let Some(first) = arts.first() {
+            self.reporter.verbose(&self.resolution(req, first, asked));
+        }
+        for art in arts {
             self.reporter.verbose(&format!(
-                "{} {} ({}): sha256 {} from {}",
-                art.name, art.version, art.target, art.sha256, art.anchor
+                "{} {} ({}): `{}` must hash to sha256 {}, from {}",
+                art.name, art.version, art.target, art.asset, art.sha256, art.anchor
             ));
         }
+    }
+
+    /// `resolved platform@latest to platform 5.10.8 (upsun/cli v5.10.8): why`.
+    fn resolution(&self, req: &Request, art: &Artifact, asked: Asked) -> String {
+        let spec = match (&req.source, &req.version) {
+            (Source::Url { .. }, _) => req.name.clone(),
+            (_, Some(v)) => format!("{}@{v}", req.name),
+            (_, None) => format!("{}@latest", req.name),
+        };
+        let release = match art.owner.is_empty() {
+            true => String::new(),
+            false => format!(" ({}/{} {})", art.owner, art.repo, art.tag),
+        };
+        let latest = || {
+            if self.settings.http.offline {
+                "offline, the newest release in the cache".to_string()
+            } else {
+                let url = format!(
+                    "{}/{}/{}/releases/latest",
+                    self.settings.mirror.trim_end_matches('/'),
+                    art.owner,
+                    art.repo
+                );
+                format!("`{}` names {}", http::redact(&url), art.tag)
+            }
+        };
+        let why = match (&art.anchor, &req.version, asked) {
+            (Anchor::Lock(path), _, _) => format!("pinned by the lock file `{}`", path.display()),
+            (_, _, _) if matches!(req.source, Source::Url { .. }) => {
+                "a URL names no version: its hash stands in for one".to_string()
+            }
+            (_, Some(v), Asked::Manifest) => format!("hookstrap.toml asks for {v}"),
+            (_, Some(v), _) => format!("{v} asked for on the command line"),
+            (_, None, Asked::Manifest) => {
+                format!("hookstrap.toml asks for the latest; {}", latest())
+            }
+            (_, None, Asked::Default) => {
+                format!(
+                    "no SPEC, hookstrap.toml or lock file, so the latest; {}",
+                    latest()
+                )
+            }
+            (_, None, _) => latest(),
+        };
+        format!(
+            "resolved {spec} to {} {}{release}: {why}",
+            art.name, art.version
+        )
+    }
+
+    /// When nothing but the shared cache vouches for a hash (`--offline` without a lock
+    /// file), says so in a warning.
+    fn warn_unanchored(&self, planned: &[Artifact]) {
         let unanchored: Vec<String> = planned
             .iter()
             .filter(|a| a.anchor == Anchor::CacheOnly)
@@ -151,25 +208,30 @@ impl App<'_> {
         given: &[String],
         sha256: Option<&str>,
         lock: Option<&Lock>,
-    ) -> Result<Vec<Request>> {
+    ) -> Result<(Vec<Request>, Asked)> {
         let manifest = Manifest::load(&self.settings.app_dir)?;
-        let mut requests: Vec<Request> = if !given.is_empty() {
-            given
+        let (mut requests, asked): (Vec<Request>, Asked) = if !given.is_empty() {
+            let requests = given
                 .iter()
                 .map(|text| given_request(text, manifest.as_ref()))
-                .collect::<Result<_>>()?
+                .collect::<Result<_>>()?;
+            (requests, Asked::Given)
         } else if let Some(manifest) = manifest.as_ref().filter(|m| !m.tools.is_empty()) {
-            manifest.tools.iter().map(Request::from_decl).collect()
+            let requests = manifest.tools.iter().map(Request::from_decl).collect();
+            (requests, Asked::Manifest)
         } else if let Some((lock, path)) = lock.filter(|(l, _)| !l.tools.is_empty()) {
-            lock.tools
+            let requests = lock
+                .tools
                 .iter()
                 .map(|t| Request::from_locked(t, path))
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()?;
+            (requests, Asked::Lock)
         } else {
-            vec![Request::from_spec(&AnySpec::Cli(Spec {
+            let latest = Request::from_spec(&AnySpec::Cli(Spec {
                 tool: Tool::Platform,
                 version: Wanted::Latest,
-            }))]
+            }));
+            (vec![latest], Asked::Default)
         };
         if let Some(sha) = sha256 {
             pin_one(&mut requests, sha)?;
@@ -181,7 +243,7 @@ impl App<'_> {
             );
         }
         requests.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(requests)
+        Ok((requests, asked))
     }
 
     /// The targets given, else the manifest's (for `lock`), else this machine's.
@@ -240,7 +302,7 @@ impl App<'_> {
             .into());
         }
         let lock = self.load_lock()?;
-        let requests = self.requests(given, sha256, lock.as_ref())?;
+        let (requests, asked) = self.requests(given, sha256, lock.as_ref())?;
         // A doomed env-file edit fails before anything is fetched or placed.
         if let Some(env) = &self.settings.env_file {
             envfile::check(env, &self.settings.bin_dir)?;
@@ -252,7 +314,10 @@ impl App<'_> {
             .iter()
             .map(|req| resolver.resolve(req, target))
             .collect::<Result<Vec<_>, _>>()?;
-        self.say_anchors(&planned);
+        for (req, art) in requests.iter().zip(&planned) {
+            self.say_plan(req, std::slice::from_ref(art), asked);
+        }
+        self.warn_unanchored(&planned);
         let receipts = self.install_all(&planned)?;
         if self.settings.json {
             self.json(&Batch::new(receipts))?;
@@ -268,22 +333,26 @@ impl App<'_> {
         for art in planned {
             let (cache, changed) =
                 if bin.is_current(&art.name, &art.sha256, art.bin_blake3.as_deref()) {
+                    self.reporter.verbose(&format!(
+                    "{} {} ({}): the bin dir holds it already (its receipt and the binary match)",
+                    art.name, art.version, art.target
+                ));
                     (CacheUse::Hit, false)
                 } else {
                     (self.place(&bin, art)?, true)
                 };
             let path = bin_dir.join(art.bin_name());
-            let verb = if changed {
-                "installed"
-            } else {
-                "already installed:"
-            };
-            self.note(&format!(
-                "{verb} {} {} → {}",
-                art.name,
-                art.version,
-                path.display()
-            ));
+            let (name, version, path_shown) = (&art.name, &art.version, path.display());
+            self.note(&match (changed, cache) {
+                (false, _) => format!("already installed: {name} {version} → {path_shown}"),
+                (true, CacheUse::Hit) => {
+                    format!("installed {name} {version} (cached) → {path_shown}")
+                }
+                (true, CacheUse::Miss) => {
+                    format!("installed {name} {version} (downloaded) → {path_shown}")
+                }
+            });
+
             receipts.push(ArtifactReceipt {
                 tool: art.name.clone(),
                 version: art.version.clone(),
@@ -346,7 +415,16 @@ impl App<'_> {
             return Ok(false);
         };
         match bin.place_pinned_copy(&copy, what) {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                self.reporter.verbose(&format!(
+                    "{} {} ({}): cache hit: the kept binary `{}` hashes to the lock file's pin, nothing to unpack",
+                    art.name,
+                    art.version,
+                    art.target,
+                    copy.display()
+                ));
+                Ok(true)
+            }
             Err(install::InstallError::Verify(e)) => {
                 self.reporter.warn(&format!(
                     "discarding the cache's copy `{}`: it does not hash to the lock file's pin ({})",
@@ -411,13 +489,15 @@ impl App<'_> {
     ) -> Result<()> {
         let targets = targets(targets_given)?;
         let lock = self.load_lock()?;
-        let requests = self.requests(given, sha256, lock.as_ref())?;
+        let (requests, asked) = self.requests(given, sha256, lock.as_ref())?;
         let mut items = Vec::new();
         {
             let resolver = self.resolver(lock.as_ref());
             for req in &requests {
-                for art in self.resolve_all(&resolver, req, &targets)? {
-                    self.say_anchors(std::slice::from_ref(&art));
+                let arts = self.resolve_all(&resolver, req, &targets)?;
+                self.say_plan(req, &arts, asked);
+                self.warn_unanchored(&arts);
+                for art in arts {
                     let got = self.obtain(&art, None)?;
                     items.push(ArtifactReceipt {
                         tool: art.name.clone(),
@@ -470,10 +550,10 @@ impl App<'_> {
         };
         // `lock` resolves afresh: with no SPEC, what the manifest declares, else what the lock
         // file already pins (at its versions, for the targets asked), else `platform@latest`.
-        let requests = self.requests(given, sha256, existing.as_ref())?;
+        let (requests, asked) = self.requests(given, sha256, existing.as_ref())?;
         let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
         for req in &requests {
-            if let Some(tool) = self.pin(req, &targets)? {
+            if let Some(tool) = self.pin(req, &targets, asked)? {
                 self.note(&format!("locked {} {}", tool.name, tool.version));
                 lock.upsert(tool);
             }
@@ -494,10 +574,12 @@ impl App<'_> {
     }
 
     /// One tool's pin: each target's artifact, fetched and verified.
-    fn pin(&self, req: &Request, targets: &[Target]) -> Result<Option<LockedTool>> {
+    fn pin(&self, req: &Request, targets: &[Target], asked: Asked) -> Result<Option<LockedTool>> {
         let resolver = self.resolver(None);
         let mut pinned: Option<LockedTool> = None;
-        for art in self.resolve_all(&resolver, req, targets)? {
+        let arts = self.resolve_all(&resolver, req, targets)?;
+        self.say_plan(req, &arts, asked);
+        for art in arts {
             crate::resolve::lockfile::check_url(&art.url).map_err(|reason| {
                 UsageError::BadValue {
                     name: format!("the URL of `{}`", art.name),
@@ -793,6 +875,19 @@ impl App<'_> {
         }
         Ok(())
     }
+}
+
+/// Where the requests came from, for `-v`'s account of what was resolved and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// SPECs on the command line.
+    Given,
+    /// The manifest's tools.
+    Manifest,
+    /// The lock file's tools.
+    Lock,
+    /// Nothing: `platform@latest`.
+    Default,
 }
 
 /// A SPEC from the command line, with the manifest's options when it declares that tool; a

@@ -201,6 +201,16 @@ pub fn obtain_with(
         }
     };
     let size = std::fs::metadata(&path).fs("read", &path)?.len();
+    if hit {
+        reporter.verbose(&format!(
+            "{} {} ({}): cache hit: {}, `{}`",
+            art.name,
+            art.version,
+            art.target,
+            crate::size::human(size),
+            path.display()
+        ));
+    }
     if let Some(expected) = art.size
         && expected != size
     {
@@ -254,14 +264,14 @@ fn download(
     if let Some(path) = cache.verified_blob(sha256, &|m| reporter.warn(m))? {
         return Ok((path, true, held));
     }
-    reporter.verbose(&format!("downloading `{}`", redact(&url)));
+    let started = std::time::Instant::now();
     let mut partial = cache.partial(sha256)?;
     let partial_path = partial.path().to_path_buf();
     let mut tee = Tee {
         file: partial.as_file_mut(),
         tap,
     };
-    let (computed, _) = http
+    let (computed, len) = http
         .download(&url, &mut tee, &partial_path, Some(sha256), art.size)
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline().into(),
@@ -279,6 +289,15 @@ fn download(
             other => FetchError::from(other),
         })?;
     verify::check(&redact(&url), sha256, &computed)?;
+    reporter.verbose(&format!(
+        "{} {} ({}): cache miss: downloaded {} from `{}` in {:.2}s",
+        art.name,
+        art.version,
+        art.target,
+        crate::size::human(len),
+        redact(&url),
+        started.elapsed().as_secs_f64()
+    ));
     let path = cache.store(partial, sha256)?;
     Ok((path, false, held))
 }

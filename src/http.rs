@@ -1082,40 +1082,104 @@ fn build_client(config: &HttpConfig, reporter: &dyn Reporter) -> Result<Client, 
     })
 }
 
-/// rustls with ring: Mozilla's roots (bundled, so an image without a CA bundle works), the
-/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add. A named file or directory
-/// that cannot be read is reported, not fatal: the other roots may still do.
-fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientConfig {
+/// The trusted roots as they are gathered, each counted once: hash links in `SSL_CERT_DIR`
+/// (`3bde41ac.0` → `Some_CA.pem`), the system store and `SSL_CERT_FILE` often hold the same
+/// certificate several times.
+struct Roots {
+    store: rustls::RootCertStore,
+    seen: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Roots {
+    fn key(anchor: &rustls_pki_types::TrustAnchor<'_>) -> Vec<u8> {
+        [
+            anchor.subject.as_ref(),
+            anchor.subject_public_key_info.as_ref(),
+        ]
+        .concat()
+    }
+
+    fn bundled() -> Roots {
+        let mut roots = Roots {
+            store: rustls::RootCertStore::empty(),
+            seen: std::collections::HashSet::new(),
+        };
+        for anchor in webpki_roots::TLS_SERVER_ROOTS {
+            if roots.seen.insert(Roots::key(anchor)) {
+                roots.store.roots.push(anchor.clone());
+            }
+        }
+        roots
+    }
+
+    /// Adds what parses; returns (certificates read, of which new).
+    fn add(
+        &mut self,
+        certs: impl IntoIterator<Item = rustls_pki_types::CertificateDer<'static>>,
+    ) -> (usize, usize) {
+        let (mut read, mut new) = (0, 0);
+        for cert in certs {
+            let mut one = rustls::RootCertStore::empty();
+            if one.add(cert).is_err() {
+                continue;
+            }
+            read += 1;
+            for anchor in one.roots {
+                if self.seen.insert(Roots::key(&anchor)) {
+                    self.store.roots.push(anchor);
+                    new += 1;
+                }
+            }
+        }
+        (read, new)
+    }
+}
+
+/// The files `SSL_CERT_DIR` names: every regular file (or link to one) in each directory.
+fn cert_dir_files(dirs: &Path, reporter: &dyn Reporter) -> Vec<PathBuf> {
+    let dirs = dirs.to_string_lossy();
+    let mut files = Vec::new();
+    for dir in dirs.split(':').filter(|d| !d.is_empty()).map(Path::new) {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut found: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect();
+                found.sort();
+                files.extend(found);
+            }
+            Err(e) => reporter.warn(&format!(
+                "cannot read `SSL_CERT_DIR` entry `{}`: {e}",
+                dir.display()
+            )),
+        }
+    }
+    files
+}
+
+/// Reads the certificates of `files` into `roots`: (files read, certificates, new ones).
+/// Each file is named at `-vv`; one that cannot be read is a warning.
+fn add_cert_files(
+    roots: &mut Roots,
+    what: &str,
+    files: &[PathBuf],
+    reporter: &dyn Reporter,
+) -> (usize, usize, usize) {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    // Also reads SSL_CERT_FILE / SSL_CERT_DIR itself; adding them again below is harmless.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    let mut files: Vec<PathBuf> = config.cert_file.iter().cloned().collect();
-    if let Some(dirs) = &config.cert_dir {
-        let dirs = dirs.to_string_lossy();
-        for dir in dirs.split(':').filter(|d| !d.is_empty()).map(Path::new) {
-            match std::fs::read_dir(dir) {
-                Ok(entries) => {
-                    files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
-                }
-                Err(e) => reporter.warn(&format!(
-                    "cannot read `SSL_CERT_DIR` entry `{}`: {e}",
-                    dir.display()
-                )),
-            }
-        }
-    }
+    let (mut read_files, mut read, mut new) = (0, 0, 0);
     for file in files {
-        match CertificateDer::pem_file_iter(&file) {
+        match CertificateDer::pem_file_iter(file) {
             Ok(certs) => {
-                let (added, _) = roots.add_parsable_certificates(certs.flatten());
-                reporter.verbose(&format!(
-                    "trusting {added} certificate(s) from `{}`",
+                let (r, n) = roots.add(certs.flatten());
+                read_files += 1;
+                read += r;
+                new += n;
+                reporter.debug(&format!(
+                    "{what} `{}`: {r} certificate(s), {n} not already trusted",
                     file.display()
                 ));
             }
@@ -1125,11 +1189,49 @@ fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientCon
             )),
         }
     }
+    (read_files, read, new)
+}
+
+/// rustls with ring: Mozilla's roots (bundled, so an image without a CA bundle works), the
+/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add. A named file or directory
+/// that cannot be read is reported, not fatal: the other roots may still do. `-v` says in one
+/// line where the roots came from and how many there are, each counted once; `-vv` names
+/// every file.
+fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientConfig {
+    let mut roots = Roots::bundled();
+    let mut sources = vec![format!("{} bundled (Mozilla)", roots.store.roots.len())];
+    // Also reads SSL_CERT_FILE / SSL_CERT_DIR itself; adding them again below costs nothing,
+    // as every root is counted once.
+    let native = rustls_native_certs::load_native_certs();
+    let (read, _) = roots.add(native.certs);
+    sources.push(format!("{read} in the system store"));
+    if let Some(file) = &config.cert_file {
+        let (_, read, _) = add_cert_files(
+            &mut roots,
+            "SSL_CERT_FILE",
+            std::slice::from_ref(file),
+            reporter,
+        );
+        sources.push(format!("{read} in SSL_CERT_FILE `{}`", file.display()));
+    }
+    if let Some(dirs) = &config.cert_dir {
+        let files = cert_dir_files(dirs, reporter);
+        let (count, read, _) = add_cert_files(&mut roots, "SSL_CERT_DIR", &files, reporter);
+        sources.push(format!(
+            "{read} in {count} file(s) of SSL_CERT_DIR `{}`",
+            dirs.display()
+        ));
+    }
+    reporter.verbose(&format!(
+        "TLS: {} distinct root certificates trusted, from {}",
+        roots.store.roots.len(),
+        sources.join(", ")
+    ));
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {
-        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        Ok(b) => b.with_root_certificates(roots.store).with_no_client_auth(),
         // ring supports the default versions; this arm only keeps the type honest.
         Err(_) => rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore::empty())

@@ -839,3 +839,274 @@ fn causes_are_said_once() {
         ["dns error", "no records"]
     );
 }
+
+// ---- -v answers the trust questions ---------------------------------------------------------
+
+#[test]
+fn a_tool_the_manifest_declares_is_a_spec() {
+    let server = TestServer::start();
+    let arch = if this_target() == "linux_arm64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let bytes = b"#!/bin/sh\necho acme 1.0.0\n".to_vec();
+    let rel = fixtures::github_release(
+        "acme",
+        "tool",
+        "v1.0.0",
+        vec![(format!("tool-linux-{arch}"), bytes)],
+    );
+    fixtures::mount_github_release(&server, &rel, true);
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.app.join("hookstrap.toml"),
+        "[tools]\nacme = { github = \"acme/tool\", version = \"v1.0.0\" }\n",
+    )
+    .unwrap();
+    for spec in ["acme", "acme@v1.0.0"] {
+        let out = hookstrap(&sb, &["install", spec, "--mirror", &server.url(), "-v"]);
+        assert_success(&out);
+        assert!(sb.bin_dir().join("acme").is_file());
+        assert!(
+            stderr(&out).contains("resolved acme@v1.0.0 to acme 1.0.0 (acme/tool v1.0.0)"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+fn verbose_install(sb: &Sandbox, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["-v", "install"];
+    all.extend_from_slice(args);
+    let out = hookstrap(sb, &all);
+    assert_success(&out);
+    stderr(&out).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn verbose_says_what_was_resolved_where_the_hash_came_from_and_the_cache_use() {
+    let (server, rel) = serve();
+    let url = server.url();
+    let asset = platform_asset(&rel);
+    let sha = rel.sha256(&asset);
+    let target = this_target();
+    let sb = Sandbox::new();
+    let lines = verbose_install(&sb, &["platform@latest", "--mirror", &url]);
+    let expect = [
+        format!(
+            "resolved platform@latest to platform {V} (upsun/cli v{V}): `{url}/upsun/cli/releases/latest` names v{V}"
+        ),
+        format!(
+            "platform {V} ({target}): `{asset}` must hash to sha256 {sha}, from `{url}/upsun/cli/releases/download/v{V}/checksums.txt`"
+        ),
+    ];
+    for line in &expect {
+        assert!(has_line(&lines, line), "no line `{line}` in:\n{lines:#?}");
+    }
+    let size = rel.bytes(&asset).len();
+    let miss = format!(
+        "platform {V} ({target}): cache miss: downloaded {size} B from `{url}/upsun/cli/releases/download/v{V}/{asset}` in "
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&miss) && l.ends_with('s')),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("installed platform {V} (downloaded) → "))),
+        "{lines:#?}"
+    );
+
+    // Another app dir, the same cache: a hit, and the default line says so.
+    let other = Sandbox::new();
+    let mut cmd = other.cmd();
+    cmd.args(["-v", "install", &format!("platform@{V}"), "--mirror", &url])
+        .env("HOOKSTRAP_CACHE_DIR", &sb.cache);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "resolved platform@{V} to platform {V} (upsun/cli v{V}): {V} asked for on the command line"
+            )
+        ),
+        "{lines:#?}"
+    );
+    let blob = sb.cache.join("blobs/sha256").join(&sha);
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "platform {V} ({target}): cache hit: {size} B, `{}`",
+                blob.display()
+            )
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("installed platform {V} (cached) → "))),
+        "{lines:#?}"
+    );
+    // Once more: already there.
+    let lines = verbose_install(&sb, &["platform@latest", "--mirror", &url]);
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "platform {V} ({target}): the bin dir holds it already (its receipt and the binary match)"
+            )
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("already installed: platform {V} → "))),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn the_default_line_says_downloaded_or_cached() {
+    let (server, _rel) = serve();
+    let sb = Sandbox::new();
+    let spec = format!("platform@{V}");
+    let out = hookstrap(&sb, &["install", &spec, "--mirror", &server.url()]);
+    assert_success(&out);
+    let bin = std::fs::canonicalize(sb.bin_dir())
+        .unwrap()
+        .join("platform");
+    assert!(
+        stderr(&out).contains(&format!(
+            "installed platform {V} (downloaded) → {}\n",
+            bin.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let other = Sandbox::new();
+    let mut cmd = other.cmd();
+    cmd.args(["install", &spec, "--mirror", &server.url()])
+        .env("HOOKSTRAP_CACHE_DIR", &sb.cache);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains(&format!("installed platform {V} (cached) → ")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn verbose_says_why_a_version_was_chosen() {
+    let (server, _rel) = serve();
+    let url = server.url();
+    // The lock file.
+    let sb = Sandbox::new();
+    assert_success(&hookstrap(
+        &sb,
+        &["lock", &format!("platform@{V}"), "--mirror", &url],
+    ));
+    let lock = sb.lock_file();
+    let lines = verbose_install(&sb, &["--mirror", &url]);
+    let pinned = format!("pinned by the lock file `{}`", lock.display());
+    assert!(
+        has_line(
+            &lines,
+            &format!("resolved platform@{V} to platform {V} (upsun/cli v{V}): {pinned}")
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(&format!(", from the lock file `{}`", lock.display()))),
+        "{lines:#?}"
+    );
+    // The manifest.
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.app.join("hookstrap.toml"),
+        format!("[tools]\nplatform = \"{V}\"\n"),
+    )
+    .unwrap();
+    let lines = verbose_install(&sb, &["--mirror", &url]);
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "resolved platform@{V} to platform {V} (upsun/cli v{V}): hookstrap.toml asks for {V}"
+            )
+        ),
+        "{lines:#?}"
+    );
+    // Nothing at all.
+    let sb = Sandbox::new();
+    let lines = verbose_install(&sb, &["--mirror", &url]);
+    assert!(
+        has_line(
+            &lines,
+            &format!(
+                "resolved platform@latest to platform {V} (upsun/cli v{V}): no SPEC, hookstrap.toml or lock file, so the latest; `{url}/upsun/cli/releases/latest` names v{V}"
+            )
+        ),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn certificates_are_one_line_at_v_and_one_per_file_at_vv() {
+    let ca = common::tls::TestCa::new();
+    let server = TestServer::start_tls(&ca);
+    let rel = cli_release(V, &["platform"], &[this_target()]);
+    mount_release(&server, &rel);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    let pem = ca.write_pem(&dir);
+    // A hash link, as c_rehash makes: the same certificate under a second name.
+    std::os::unix::fs::symlink(&pem, dir.join("0badcafe.0")).unwrap();
+    let env = [("SSL_CERT_DIR", dir.to_str().unwrap())];
+    let out = install_from(&server.url(), &["-v"], &env);
+    assert_success(&out);
+    let err = stderr(&out);
+    let tls: Vec<&str> = err.lines().filter(|l| l.contains("certificate")).collect();
+    assert_eq!(tls.len(), 1, "one line about certificates:\n{err}");
+    assert!(tls[0].starts_with("TLS: "), "{err}");
+    assert!(
+        tls[0].ends_with(&format!(
+            "2 in 2 file(s) of SSL_CERT_DIR `{}`",
+            dir.display()
+        )),
+        "{err}"
+    );
+    assert!(tls[0].contains("bundled (Mozilla)"), "{err}");
+    assert!(!err.contains("trusting 1 certificate"), "{err}");
+    // -vv: each file, and that the second copy adds nothing.
+    let out = install_from(&server.url(), &["-vv"], &env);
+    assert_success(&out);
+    let err = stderr(&out);
+    let per_file: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("SSL_CERT_DIR `"))
+        .collect();
+    assert_eq!(per_file.len(), 2, "{err}");
+    assert!(
+        per_file.iter().all(|l| l.contains(": 1 certificate(s), ")),
+        "{err}"
+    );
+    assert!(
+        per_file
+            .iter()
+            .any(|l| l.ends_with("0 not already trusted")),
+        "{err}"
+    );
+}
