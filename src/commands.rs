@@ -74,7 +74,7 @@ impl App<'_> {
                 self.data(&String::from_utf8_lossy(&buf))
             }
             Command::Cache { action } => self.cache(action),
-            Command::Mirror { dir, .. } => self.mirror(&dir),
+            Command::Mirror { dir, .. } => self.mirror(&ctx.cwd.join(dir)),
             Command::Env(_) => self.env(ctx),
             Command::Uninstall { tools, .. } => self.uninstall(&tools),
         }
@@ -352,19 +352,11 @@ impl App<'_> {
                     format!("installed {name} {version} (downloaded) → {path_shown}")
                 }
             });
-
             receipts.push(ArtifactReceipt {
-                tool: art.name.clone(),
-                version: art.version.clone(),
-                target: art.target.name().to_string(),
-                url: art.url.clone(),
-                sha256: art.sha256.clone(),
-                size: None,
-                cache,
                 changed: Some(changed),
-                path: None,
                 bin: Some(path),
                 env_file: self.settings.env_file.clone(),
+                ..receipt(art, cache)
             });
         }
         if let Some(env) = &self.settings.env_file
@@ -500,17 +492,10 @@ impl App<'_> {
                 for art in arts {
                     let got = self.obtain(&art, None)?;
                     items.push(ArtifactReceipt {
-                        tool: art.name.clone(),
-                        version: art.version.clone(),
-                        target: art.target.name().to_string(),
-                        url: art.url.clone(),
                         sha256: got.sha256.clone(),
                         size: Some(got.size),
-                        cache: CacheUse::from_hit(got.hit),
-                        changed: None,
                         path: Some(got.path.clone()),
-                        bin: None,
-                        env_file: None,
+                        ..receipt(&art, CacheUse::from_hit(got.hit))
                     });
                 }
             }
@@ -552,31 +537,41 @@ impl App<'_> {
         // file already pins (at its versions, for the targets asked), else `platform@latest`.
         let (requests, asked) = self.requests(given, sha256, existing.as_ref())?;
         let mut lock = existing.map(|(l, _)| l).unwrap_or_default();
+        let mut receipts = Vec::new();
         for req in &requests {
-            if let Some(tool) = self.pin(req, &targets, asked)? {
+            let (tool, pinned) = self.pin(req, &targets, asked)?;
+            if let Some(tool) = tool {
                 self.note(&format!("locked {} {}", tool.name, tool.version));
                 lock.upsert(tool);
             }
+            receipts.extend(pinned);
         }
         lock.write(&path)?;
         if self.settings.json {
             #[derive(Serialize)]
             struct Locked<'a> {
                 lock_file: &'a Path,
-                tools: &'a [LockedTool],
+                #[serde(flatten)]
+                pinned: Batch<ArtifactReceipt>,
             }
             return self.json(&Locked {
                 lock_file: &path,
-                tools: &lock.tools,
+                pinned: Batch::new(receipts),
             });
         }
         self.data(&format!("{}\n", path.display()))
     }
 
-    /// One tool's pin: each target's artifact, fetched and verified.
-    fn pin(&self, req: &Request, targets: &[Target], asked: Asked) -> Result<Option<LockedTool>> {
+    /// One tool's pin: each target's artifact, fetched and verified; and their receipts.
+    fn pin(
+        &self,
+        req: &Request,
+        targets: &[Target],
+        asked: Asked,
+    ) -> Result<(Option<LockedTool>, Vec<ArtifactReceipt>)> {
         let resolver = self.resolver(None);
         let mut pinned: Option<LockedTool> = None;
+        let mut receipts = Vec::new();
         let arts = self.resolve_all(&resolver, req, targets)?;
         self.say_plan(req, &arts, asked);
         for art in arts {
@@ -598,6 +593,14 @@ impl App<'_> {
             let tmp = crate::fsutil::real_dir(self.cache.root(), &["tmp"])?;
             let bin_blake3 =
                 install::binary_fingerprint(&tmp, &got.path, &art, &self.settings.limits)?;
+            receipts.push(ArtifactReceipt {
+                sha256: got.sha256.clone(),
+                size: Some(got.size),
+                bin_blake3: Some(bin_blake3.clone()),
+                source: tool.source.clone(),
+                command: tool.bin.clone(),
+                ..receipt(&art, CacheUse::from_hit(got.hit))
+            });
             tool.artifacts.push(LockedArtifact {
                 target: art.target.name().to_string(),
                 url: art.url.clone(),
@@ -606,14 +609,20 @@ impl App<'_> {
                 bin_blake3: Some(bin_blake3),
             });
         }
-        Ok(pinned)
+        Ok((pinned, receipts))
     }
 
     // ---- the cache and mirrors ----
 
     fn cache(&mut self, action: CacheAction) -> Result<()> {
+        let settings = self.settings;
         match action {
             CacheAction::Dir { .. } => {
+                if self.settings.json {
+                    return self.json(&CacheDir {
+                        cache_dir: &settings.cache_dir,
+                    });
+                }
                 let dir = format!("{}\n", self.cache.root().display());
                 self.data(&dir)
             }
@@ -629,20 +638,41 @@ impl App<'_> {
                     }
                 };
                 let (count, bytes) = self.cache.prune(age)?;
-                self.note(&format!("removed {count} artifact(s), {bytes} bytes"));
+                self.note(&format!(
+                    "removed {count} artifact(s), {}",
+                    crate::size::human(bytes)
+                ));
+                if self.settings.json {
+                    #[derive(Serialize)]
+                    struct Pruned<'a> {
+                        cache_dir: &'a Path,
+                        removed: usize,
+                        size: u64,
+                    }
+                    return self.json(&Pruned {
+                        cache_dir: &settings.cache_dir,
+                        removed: count,
+                        size: bytes,
+                    });
+                }
                 Ok(())
             }
         }
     }
 
     fn cache_list(&mut self) -> Result<()> {
+        let settings = self.settings;
         let listed = self.cache.list();
         if self.settings.json {
             #[derive(Serialize)]
-            struct Artifacts {
+            struct Artifacts<'a> {
+                cache_dir: &'a Path,
                 artifacts: Vec<crate::cache::Listed>,
             }
-            return self.json(&Artifacts { artifacts: listed });
+            return self.json(&Artifacts {
+                cache_dir: &settings.cache_dir,
+                artifacts: listed,
+            });
         }
         let text: String = listed
             .iter()
@@ -662,11 +692,23 @@ impl App<'_> {
         self.data(&text)
     }
 
-    fn cache_verify(&self) -> Result<()> {
+    fn cache_verify(&mut self) -> Result<()> {
+        let settings = self.settings;
         let mut damaged = self.cache.verify_blobs()?;
         damaged.extend(self.verify_unpacked_copies()?);
         let Some((first, _)) = damaged.first() else {
             self.note("every cached artifact is intact");
+            if self.settings.json {
+                #[derive(Serialize)]
+                struct Verified<'a> {
+                    cache_dir: &'a Path,
+                    intact: bool,
+                }
+                return self.json(&Verified {
+                    cache_dir: &settings.cache_dir,
+                    intact: true,
+                });
+            }
             return Ok(());
         };
         for (path, reason) in &damaged {
@@ -736,15 +778,22 @@ impl App<'_> {
 
     fn mirror(&mut self, dir: &Path) -> Result<()> {
         let written = mirror::export(&self.cache, dir, &|m| self.reporter.warn(m))?;
-        self.note(&format!("wrote {written} artifact(s) to {}", dir.display()));
+        self.note(&format!(
+            "wrote {} artifact(s) to {}",
+            written.len(),
+            dir.display()
+        ));
         if self.settings.json {
             #[derive(Serialize)]
             struct Mirrored<'a> {
                 mirror: &'a Path,
-                artifacts: usize,
+                cache_dir: &'a Path,
+                artifacts: Vec<mirror::Exported>,
             }
+            let settings = self.settings;
             return self.json(&Mirrored {
                 mirror: dir,
+                cache_dir: &settings.cache_dir,
                 artifacts: written,
             });
         }
@@ -810,11 +859,11 @@ impl App<'_> {
             #[derive(Serialize)]
             struct Installed<'a> {
                 bin_dir: &'a Path,
-                tools: Vec<Listed>,
+                artifacts: Vec<Listed>,
             }
             return self.json(&Installed {
                 bin_dir: &s.bin_dir,
-                tools,
+                artifacts: tools,
             });
         }
         let text: String = tools
@@ -839,7 +888,7 @@ impl App<'_> {
                 envfile::remove(env)?;
             }
             self.note("nothing is installed");
-            return Ok(());
+            return self.say_removed(Vec::new());
         }
         let bin = BinDir::open(&s.bin_dir, s.lock_timeout)?;
         let receipt = bin.receipt();
@@ -862,18 +911,40 @@ impl App<'_> {
         for path in &removed {
             self.note(&format!("removed {}", path.display()));
         }
-        if s.json {
-            #[derive(Serialize)]
-            struct Removed<'a> {
-                removed: &'a [PathBuf],
-                env_file: Option<&'a Path>,
-            }
-            return self.json(&Removed {
-                removed: &removed,
-                env_file: s.env_file.as_deref(),
-            });
+        let gone = receipt
+            .tools
+            .iter()
+            .map(|(name, t)| Listed {
+                tool: name.clone(),
+                version: t.version.clone(),
+                target: t.target.clone(),
+                sha256: t.sha256.clone(),
+                bin: bin.path.join(&t.bin),
+            })
+            .filter(|l| removed.contains(&l.bin))
+            .collect();
+        self.say_removed(gone)
+    }
+
+    /// `uninstall --json`: what was removed.
+    fn say_removed(&mut self, artifacts: Vec<Listed>) -> Result<()> {
+        let s = self.settings;
+        if !s.json {
+            return Ok(());
         }
-        Ok(())
+        #[derive(Serialize)]
+        struct Removed<'a> {
+            bin_dir: &'a Path,
+            env_file: Option<&'a Path>,
+            removed: usize,
+            artifacts: Vec<Listed>,
+        }
+        self.json(&Removed {
+            bin_dir: &s.bin_dir,
+            env_file: s.env_file.as_deref(),
+            removed: artifacts.len(),
+            artifacts,
+        })
     }
 }
 
@@ -946,6 +1017,26 @@ fn pin_one(requests: &mut [Request], sha: &str) -> Result<()> {
     }
 }
 
+/// The receipt of `art`, before a command adds what it knows.
+fn receipt(art: &Artifact, cache: CacheUse) -> ArtifactReceipt {
+    ArtifactReceipt {
+        tool: art.name.clone(),
+        version: art.version.clone(),
+        target: art.target.name().to_string(),
+        url: art.url.clone(),
+        sha256: art.sha256.clone(),
+        size: art.size,
+        cache,
+        changed: None,
+        path: None,
+        bin_blake3: None,
+        source: None,
+        command: None,
+        bin: None,
+        env_file: None,
+    }
+}
+
 /// The targets given (sorted, without repeats), else this machine's.
 fn targets(given: &[String]) -> Result<Vec<Target>> {
     if given.is_empty() {
@@ -958,6 +1049,12 @@ fn targets(given: &[String]) -> Result<Vec<Target>> {
     targets.sort();
     targets.dedup();
     Ok(targets)
+}
+
+/// `hookstrap cache dir --json`.
+#[derive(Serialize)]
+struct CacheDir<'a> {
+    cache_dir: &'a Path,
 }
 
 /// `hookstrap env`: what was detected.

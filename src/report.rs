@@ -272,14 +272,17 @@ impl CacheUse {
     }
 }
 
-/// One artifact that `install` placed or `fetch` cached: the vocabulary every command's
-/// `--json` shares (SPEC.md: `tool`, `version`, `target`, `url`, `sha256`, `cache`, `bin`,
+/// One artifact (one tool, version and target) a command worked on: what `install` placed,
+/// `fetch` cached, `lock` pinned. Its keys are the vocabulary every command's `--json` shares
+/// (docs/json.md; SPEC.md asks for `tool`, `version`, `target`, `url`, `sha256`, `cache`, `bin`,
 /// `env_file`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ArtifactReceipt {
     pub tool: String,
+    /// Without a leading `v`.
     pub version: String,
     pub target: String,
+    /// The canonical `https://github.com/…` address (also behind a mirror).
     pub url: String,
     pub sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -291,25 +294,58 @@ pub struct ArtifactReceipt {
     /// `fetch`: the verified blob in the cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<std::path::PathBuf>,
-    /// The installed binary (`null` for `fetch`).
+    /// `lock`: the BLAKE3 of the binary the archive unpacks to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bin_blake3: Option<String>,
+    /// `lock`: where a tool outside the catalog comes from (`github:OWNER/REPO`, `url:URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `lock`: the command's name, where it is not the tool's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The installed binary (`null` but for `install`).
     pub bin: Option<std::path::PathBuf>,
+    /// The env file given the PATH block (`null` but for `install`).
     pub env_file: Option<std::path::PathBuf>,
 }
 
 /// A command's receipt over several artifacts: the first one's fields at the top (so a
-/// single-tool run reads flat), and every one under `tools`.
+/// single-tool run reads flat, as SPEC.md's receipt does), and every one under `artifacts`.
 #[derive(Debug, serde::Serialize)]
 pub struct Batch<T: serde::Serialize> {
     #[serde(flatten)]
     pub first: Option<T>,
-    pub tools: Vec<T>,
+    pub artifacts: Vec<T>,
 }
 
 impl<T: serde::Serialize + Clone> Batch<T> {
-    pub fn new(tools: Vec<T>) -> Self {
+    pub fn new(artifacts: Vec<T>) -> Self {
         Batch {
-            first: tools.first().cloned(),
-            tools,
+            first: artifacts.first().cloned(),
+            artifacts,
+        }
+    }
+}
+
+/// `--json` on failure: the one object stdout holds (stderr still has the text).
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorReport {
+    /// The message, as after `error:`.
+    pub error: String,
+    /// The exit code.
+    pub code: u8,
+    pub hint: Option<String>,
+    /// The `Caused by:` lines.
+    pub causes: Vec<String>,
+}
+
+impl ErrorReport {
+    pub fn of(err: &(dyn crate::diag::Diagnostic + 'static), verbosity: u8) -> ErrorReport {
+        ErrorReport {
+            error: err.to_string(),
+            code: err.exit_code(),
+            hint: err.hint(),
+            causes: causes(err, verbosity > 0),
         }
     }
 }

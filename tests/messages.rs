@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use clap::CommandFactory;
@@ -1109,4 +1110,351 @@ fn certificates_are_one_line_at_v_and_one_per_file_at_vv() {
             .any(|l| l.ends_with("0 not already trusted")),
         "{err}"
     );
+}
+
+// ---- one JSON vocabulary (docs/json.md) ----------------------------------------------------
+
+/// A value's type in docs/json.md.
+#[derive(Clone, Copy, Debug)]
+enum Ty {
+    Str,
+    Int,
+    Bool,
+    /// `"hit"` or `"miss"`.
+    Cache,
+    /// An array of strings.
+    Strs,
+    /// An object of strings.
+    StrMap,
+    /// An array of objects with these keys.
+    Arts(&'static [Key]),
+}
+
+/// Whether a key must be there.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Need {
+    /// There, not null.
+    Always,
+    /// There, maybe null.
+    Nullable,
+    /// Maybe absent, never null.
+    Optional,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Key(&'static str, Ty, Need);
+
+use Need::{Always, Nullable, Optional};
+use Ty::{Arts, Bool, Cache, Int, Str, StrMap, Strs};
+
+const INSTALLED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("url", Str, Always),
+    Key("sha256", Str, Always),
+    Key("size", Int, Optional),
+    Key("cache", Cache, Always),
+    Key("changed", Bool, Always),
+    Key("bin", Str, Always),
+    Key("env_file", Str, Nullable),
+];
+const FETCHED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("url", Str, Always),
+    Key("sha256", Str, Always),
+    Key("size", Int, Always),
+    Key("cache", Cache, Always),
+    Key("path", Str, Always),
+    Key("bin", Str, Nullable),
+    Key("env_file", Str, Nullable),
+];
+const LOCKED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("url", Str, Always),
+    Key("sha256", Str, Always),
+    Key("size", Int, Always),
+    Key("cache", Cache, Always),
+    Key("bin_blake3", Str, Always),
+    Key("source", Str, Optional),
+    Key("command", Str, Optional),
+    Key("bin", Str, Nullable),
+    Key("env_file", Str, Nullable),
+];
+const CACHED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("owner", Str, Always),
+    Key("repo", Str, Always),
+    Key("tag", Str, Always),
+    Key("asset", Str, Always),
+    Key("url", Str, Always),
+    Key("sha256", Str, Always),
+    Key("size", Int, Always),
+    Key("path", Str, Always),
+    Key("last_used", Int, Always),
+];
+const MIRRORED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("owner", Str, Always),
+    Key("repo", Str, Always),
+    Key("tag", Str, Always),
+    Key("asset", Str, Always),
+    Key("url", Str, Always),
+    Key("sha256", Str, Always),
+    Key("size", Int, Always),
+    Key("path", Str, Always),
+];
+const LISTED: &[Key] = &[
+    Key("tool", Str, Always),
+    Key("version", Str, Always),
+    Key("target", Str, Always),
+    Key("sha256", Str, Always),
+    Key("bin", Str, Always),
+];
+
+/// The top-level keys of each command's object.
+fn schema(command: &str) -> Vec<Key> {
+    let batch = |art: &'static [Key]| {
+        let mut keys = art.to_vec();
+        keys.push(Key("artifacts", Arts(art), Always));
+        keys
+    };
+    match command {
+        "install" => batch(INSTALLED),
+        "fetch" => batch(FETCHED),
+        "lock" => {
+            let mut keys = batch(LOCKED);
+            keys.push(Key("lock_file", Str, Always));
+            keys
+        }
+        "cache dir" => vec![Key("cache_dir", Str, Always)],
+        "cache list" => vec![
+            Key("cache_dir", Str, Always),
+            Key("artifacts", Arts(CACHED), Always),
+        ],
+        "cache verify" => vec![Key("cache_dir", Str, Always), Key("intact", Bool, Always)],
+        "cache prune" => vec![
+            Key("cache_dir", Str, Always),
+            Key("removed", Int, Always),
+            Key("size", Int, Always),
+        ],
+        "mirror" => vec![
+            Key("mirror", Str, Always),
+            Key("cache_dir", Str, Always),
+            Key("artifacts", Arts(MIRRORED), Always),
+        ],
+        "env" => vec![
+            Key("app_dir", Str, Always),
+            Key("bin_dir", Str, Always),
+            Key("env_file", Str, Nullable),
+            Key("cache_dir", Str, Always),
+            Key("lock_file", Str, Nullable),
+            Key("mirror", Str, Always),
+            Key("target", Str, Nullable),
+            Key("offline", Bool, Always),
+            Key("token", Str, Always),
+            Key("variables", StrMap, Always),
+        ],
+        "list" => vec![
+            Key("bin_dir", Str, Always),
+            Key("artifacts", Arts(LISTED), Always),
+        ],
+        "uninstall" => vec![
+            Key("bin_dir", Str, Always),
+            Key("env_file", Str, Nullable),
+            Key("removed", Int, Always),
+            Key("artifacts", Arts(LISTED), Always),
+        ],
+        "error" => vec![
+            Key("error", Str, Always),
+            Key("code", Int, Always),
+            Key("hint", Str, Nullable),
+            Key("causes", Strs, Always),
+        ],
+        other => panic!("no schema for {other}"),
+    }
+}
+
+/// Checks `value` against `keys`: every key there with its type, and no other key.
+fn check(value: &serde_json::Value, keys: &[Key], at: &str) {
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: not an object: {value}"));
+    for name in object.keys() {
+        assert!(
+            keys.iter().any(|k| k.0 == name),
+            "{at}: `{name}` is not documented in docs/json.md: {value}"
+        );
+    }
+    for Key(name, ty, need) in keys {
+        let at = format!("{at}.{name}");
+        match (object.get(*name), need) {
+            (None, Optional) => continue,
+            (None, _) => panic!("{at} is missing: {value}"),
+            (Some(serde_json::Value::Null), Nullable) => continue,
+            (Some(v), _) => check_type(v, *ty, &at),
+        }
+    }
+}
+
+fn check_type(v: &serde_json::Value, ty: Ty, at: &str) {
+    let ok = match ty {
+        Str => v.is_string(),
+        Int => v.is_u64(),
+        Bool => v.is_boolean(),
+        Cache => v == "hit" || v == "miss",
+        Strs => v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|s| s.is_string())),
+        StrMap => v
+            .as_object()
+            .is_some_and(|m| m.values().all(|s| s.is_string())),
+        Arts(keys) => {
+            let items = v
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: not an array: {v}"));
+            for (i, item) in items.iter().enumerate() {
+                check(item, keys, &format!("{at}[{i}]"));
+            }
+            true
+        }
+    };
+    assert!(ok, "{at}: expected {ty:?}, got {v}");
+}
+
+/// One JSON object on one line of stdout.
+fn json_of(out: &Output) -> serde_json::Value {
+    let text = stdout(out);
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "one line of JSON:\n{text}\n{}",
+        stderr(out)
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
+}
+
+#[test]
+fn every_command_prints_the_documented_json() {
+    let (server, _rel) = serve();
+    let mirror = server.url();
+    let sb = Sandbox::new();
+    let tree = sb.path().join("mirror-tree");
+    let tree = tree.to_str().unwrap();
+    let spec = format!("platform@{V}");
+    let upsun = format!("upsun@{V}");
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("fetch", vec!["fetch", &spec, "--mirror", &mirror]),
+        ("lock", vec!["lock", &spec, "--mirror", &mirror]),
+        ("install", vec!["install", "--mirror", &mirror]),
+        ("install", vec!["install", &upsun, "--mirror", &mirror]),
+        ("list", vec!["list"]),
+        ("env", vec!["env", "--mirror", &mirror]),
+        ("cache dir", vec!["cache", "dir"]),
+        ("cache list", vec!["cache", "list"]),
+        ("cache verify", vec!["cache", "verify"]),
+        ("mirror", vec!["mirror", tree]),
+        ("uninstall", vec!["uninstall", "upsun"]),
+        ("cache prune", vec!["cache", "prune", "--all"]),
+    ];
+    for (command, mut args) in runs {
+        args.push("--json");
+        let out = hookstrap(&sb, &args);
+        assert_success(&out);
+        let value = json_of(&out);
+        check(&value, &schema(command), command);
+        if let Some(arts) = value.get("artifacts").and_then(|a| a.as_array()) {
+            assert!(!arts.is_empty(), "{command}: {value}");
+        }
+    }
+    // Failures: the error object, whatever failed; the text stays on stderr.
+    for (args, code) in [
+        (vec!["install", "nope", "--json"], 2),
+        (vec!["--json", "install", "--no-such-flag"], 2),
+        (vec!["completions", "bash", "--json"], 2),
+        (
+            vec!["--json", "install", "platform@5.10.99", "--mirror", &mirror],
+            3,
+        ),
+    ] {
+        let out = hookstrap(&Sandbox::new(), &args);
+        assert_exit(&out, code);
+        let value = json_of(&out);
+        check(&value, &schema("error"), &format!("{args:?}"));
+        assert_eq!(value["code"], code);
+        let first = stderr(&out).lines().next().unwrap_or_default().to_owned();
+        assert_eq!(
+            first,
+            format!("error: {}", value["error"].as_str().unwrap()),
+            "stderr keeps the text"
+        );
+    }
+}
+
+#[test]
+fn docs_json_md_lists_every_key_and_no_other() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
+        .unwrap();
+    let mut used: Vec<&str> = Vec::new();
+    fn collect(keys: &[Key], used: &mut Vec<&'static str>) {
+        for Key(name, ty, _) in keys {
+            used.push(name);
+            if let Arts(inner) = ty {
+                collect(inner, used);
+            }
+        }
+    }
+    for command in [
+        "install",
+        "fetch",
+        "lock",
+        "cache dir",
+        "cache list",
+        "cache verify",
+        "cache prune",
+        "mirror",
+        "env",
+        "list",
+        "uninstall",
+        "error",
+    ] {
+        collect(&schema(command), &mut used);
+    }
+    used.sort();
+    used.dedup();
+    // The first column of the two key tables (before "Per command"): `key` (or `a`, `b`, …).
+    let tables = doc.split("## Per command").next().unwrap_or_default();
+    let documented: Vec<String> = tables
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| {
+            let first = l.split('|').nth(1).unwrap_or_default();
+            first
+                .split('`')
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, k)| k.to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for key in &used {
+        assert!(
+            documented.iter().any(|d| d == key),
+            "`{key}` is not in docs/json.md"
+        );
+    }
+    for key in &documented {
+        assert!(
+            used.contains(&key.as_str()),
+            "docs/json.md lists `{key}`, which no command prints"
+        );
+    }
 }
