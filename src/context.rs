@@ -67,6 +67,12 @@ pub struct Context {
     pub temp_dir: PathBuf,
 }
 
+/// The command line as given (for clap, and to know `--json` was asked even when it does not
+/// parse).
+pub fn args() -> Vec<std::ffi::OsString> {
+    std::env::args_os().collect()
+}
+
 impl Context {
     /// Reads the real process environment. The only place `std::env` is touched.
     pub fn from_process() -> std::io::Result<Self> {

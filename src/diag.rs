@@ -106,6 +106,36 @@ impl Diagnostic for Outdated {
     }
 }
 
+/// A library's error chain told in one readable line (`cannot resolve github.com`,
+/// `connection refused by 127.0.0.1:1`), kept as a cause with the chain below it. The report
+/// prints this line and stops there; the library's own words follow only at `-v`.
+#[derive(Debug)]
+pub struct Summary {
+    text: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Summary {
+    pub fn new(text: impl Into<String>, source: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        Summary {
+            text: text.into(),
+            source,
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Summary {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
 /// The network is needed but `--offline` (or `HOOKSTRAP_OFFLINE`) forbids it (exit 8). `what`
 /// is the SPEC to warm the cache with.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +154,62 @@ impl Diagnostic for Offline {
             "warm the cache while online with `hookstrap fetch {}`, or point `--mirror` at a `file://` mirror",
             self.what
         ))
+    }
+}
+
+/// A release, or an asset of one, that is not there (exit 3): on GitHub, or on a mirror that
+/// lacks it. Resolve (the release's listing or checksums) and fetch (the asset) both find it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct Missing {
+    /// `OWNER/REPO`.
+    pub repo: String,
+    pub tag: String,
+    /// The asset, or `None` for the release itself.
+    pub asset: Option<String>,
+    /// The mirror asked (credentials hidden), or `None` for github.com.
+    pub mirror: Option<String>,
+    /// What `hookstrap fetch` needs to get it: `platform@5.10.8 --target linux_arm64`.
+    pub fetch: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Missing {
+    fn message(&self) -> String {
+        let Missing {
+            repo, tag, asset, ..
+        } = self;
+        match (&self.mirror, asset) {
+            (None, None) if tag == "latest" => format!("{repo} has no latest release"),
+            (Some(m), None) if tag == "latest" => {
+                format!("the mirror `{m}` names no latest release of {repo}")
+            }
+            (None, None) => format!("{repo} has no release {tag}"),
+            (None, Some(asset)) => format!("the release {tag} of {repo} has no asset `{asset}`"),
+            (Some(m), None) => format!("the mirror `{m}` has no release {tag} of {repo}"),
+            (Some(m), Some(asset)) => format!("the mirror `{m}` has no `{asset}` of {repo} {tag}"),
+        }
+    }
+}
+
+impl Diagnostic for Missing {
+    fn code(&self) -> Code {
+        Code::NotFound
+    }
+
+    fn hint(&self) -> Option<String> {
+        match (&self.mirror, &self.asset) {
+            (Some(_), _) => Some(format!(
+                "if github.com has it, the mirror is partial or stale: where github.com is reachable, run `hookstrap fetch {}`, then `hookstrap mirror DIR` into the mirror's tree",
+                self.fetch
+            )),
+            (None, None) => Some(format!(
+                "the releases there are: https://github.com/{}/releases",
+                self.repo
+            )),
+            (None, Some(_)) => None,
+        }
     }
 }
 
@@ -175,10 +261,13 @@ impl Diagnostic for UsageError {
 
     fn hint(&self) -> Option<String> {
         match self {
-            UsageError::BadSpec { .. } | UsageError::UnknownTool(_) => Some(
-                "a SPEC is TOOL[@VERSION], e.g. `platform`, `upsun@5.10.8`, `platform@latest`"
+            UsageError::BadSpec { .. } => Some(
+                "a SPEC is TOOL[@VERSION] (`platform`, `upsun@5.10.8`, `platform@latest`), github:OWNER/REPO[@TAG] or url:URL"
                     .into(),
             ),
+            UsageError::UnknownTool(name) => Some(format!(
+                "hookstrap knows `platform` and `upsun` by name; for another tool give its release, `github:OWNER/REPO[@TAG]` (e.g. `github:cli/cli`), or declare it in hookstrap.toml (`[tools]` then `{name} = {{ github = \"OWNER/REPO\" }}`) and name it `{name}`"
+            )),
             UsageError::UnsupportedTarget(_) | UsageError::UnsupportedHost { .. } => Some(
                 "supported targets: linux_amd64, linux_arm64, darwin_all, windows_amd64 (fetch and lock only)"
                     .into(),

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::cache::{Cache, Held, IndexEntry};
-use crate::diag::{FsError, IoContext, Offline};
+use crate::diag::{Code, Diagnostic, FsError, IoContext, Missing, Offline};
 use crate::http::{Http, HttpError, Sink, redact};
 use crate::report::Reporter;
-use crate::resolve::{Artifact, mirrored};
+use crate::resolve::{Artifact, GITHUB, mirrored};
 use crate::verify::{self, VerifyError};
 
 /// Why a verified blob could not be had.
@@ -30,14 +30,37 @@ pub enum FetchError {
     Fs(#[from] FsError),
     #[error(transparent)]
     Offline(#[from] Offline),
+    #[error(transparent)]
+    Missing(Box<Missing>),
 }
 
-crate::delegate_diagnostic!(FetchError {
-    Http,
-    Verify,
-    Fs,
-    Offline
-});
+impl FetchError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            FetchError::Http(e) => e,
+            FetchError::Verify(e) => e,
+            FetchError::Fs(e) => e,
+            FetchError::Offline(e) => e,
+            FetchError::Missing(e) => e.as_ref(),
+        }
+    }
+}
+
+impl From<Missing> for FetchError {
+    fn from(e: Missing) -> Self {
+        FetchError::Missing(Box::new(e))
+    }
+}
+
+impl Diagnostic for FetchError {
+    fn code(&self) -> Code {
+        self.inner().code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().hint()
+    }
+}
 
 /// A verified blob and whether it was already cached. Holds the artifact's lock until dropped.
 pub struct Obtained {
@@ -178,6 +201,16 @@ pub fn obtain_with(
         }
     };
     let size = std::fs::metadata(&path).fs("read", &path)?.len();
+    if hit {
+        reporter.verbose(&format!(
+            "{} {} ({}): cache hit: {}, `{}`",
+            art.name,
+            art.version,
+            art.target,
+            crate::size::human(size),
+            path.display()
+        ));
+    }
     if let Some(expected) = art.size
         && expected != size
     {
@@ -234,20 +267,40 @@ fn download(
     if let Some(path) = cache.verified_blob(sha256, &|m| reporter.warn(m))? {
         return Ok((path, true, held));
     }
-    reporter.verbose(&format!("downloading `{}`", redact(&url)));
+    let started = std::time::Instant::now();
     let mut partial = cache.partial(sha256)?;
     let partial_path = partial.path().to_path_buf();
     let mut tee = Tee {
         file: partial.as_file_mut(),
         tap,
     };
-    let (computed, _) = http
+    let (computed, len) = http
         .download(&url, &mut tee, &partial_path, Some(sha256), art.size)
         .map_err(|e| match e {
             HttpError::FileNotFound(_) if http.config().offline => offline().into(),
+            HttpError::NotFound { .. } | HttpError::FileNotFound(_) if !art.owner.is_empty() => {
+                Missing {
+                    repo: format!("{}/{}", art.owner, art.repo),
+                    tag: art.tag.clone(),
+                    asset: Some(art.asset.clone()),
+                    mirror: (mirror.trim_end_matches('/') != GITHUB).then(|| redact(mirror)),
+                    fetch: art.fetch_spec(),
+                    source: Box::new(e),
+                }
+                .into()
+            }
             other => FetchError::from(other),
         })?;
     verify::check(&redact(&url), sha256, &computed)?;
+    reporter.verbose(&format!(
+        "{} {} ({}): cache miss: downloaded {} from `{}` in {:.2}s",
+        art.name,
+        art.version,
+        art.target,
+        crate::size::human(len),
+        redact(&url),
+        started.elapsed().as_secs_f64()
+    ));
     let path = cache.store(partial, sha256)?;
     Ok((path, false, held))
 }

@@ -58,7 +58,7 @@ use reqwest::header::{
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Summary};
 use crate::report::Reporter;
 
 pub const MAX_REDIRECTS: usize = 10;
@@ -194,7 +194,9 @@ impl Diagnostic for HttpError {
 }
 
 impl HttpError {
-    fn transport(url: &Url, err: reqwest::Error, idle: Duration) -> HttpError {
+    /// A failed request, its cause told in one line ([`Summary`]); `proxy` is the proxy the
+    /// request may have gone through, to name it when the connection failed.
+    fn transport(url: &Url, err: reqwest::Error, idle: Duration, proxy: Option<&str>) -> HttpError {
         let url_text = redact(url.as_str());
         if err.is_timeout() && !err.is_connect() {
             return HttpError::Stalled {
@@ -202,15 +204,19 @@ impl HttpError {
                 secs: idle.as_secs(),
             };
         }
-        if is_certificate_error(&err) {
-            return HttpError::Tls {
+        let certificate = is_certificate_error(&err);
+        let text = readable_cause(&err, url, proxy);
+        let source = Box::new(Summary::new(text, Box::new(err.without_url())));
+        if certificate {
+            HttpError::Tls {
                 url: url_text,
-                source: Box::new(err.without_url()),
-            };
-        }
-        HttpError::Transport {
-            url: url_text,
-            source: Box::new(err.without_url()),
+                source,
+            }
+        } else {
+            HttpError::Transport {
+                url: url_text,
+                source,
+            }
         }
     }
 
@@ -259,6 +265,97 @@ fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
         current = e.source();
     }
     false
+}
+
+/// One readable line for what went wrong under a request, from the error chain: a DNS
+/// failure, a refused or reset connection, a TLS rejection. Falls back to the innermost cause.
+fn readable_cause(
+    err: &(dyn std::error::Error + 'static),
+    url: &Url,
+    proxy: Option<&str>,
+) -> String {
+    let host = url.host_str().unwrap_or("?").trim_matches(['[', ']']);
+    let port = url.port_or_known_default().unwrap_or(0);
+    let peer = match proxy {
+        Some(p) => format!("{host}:{port} or by the proxy `{}`", redact(p)),
+        None => format!("{host}:{port}"),
+    };
+    let mut dns = false;
+    let mut innermost = err.to_string();
+    let mut texts = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        // hyper-util's name for a failed lookup; hickory's error is below it.
+        dns |= text == "dns error";
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return format!("TLS: {}", describe_tls(tls, host));
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            let said = match io.kind() {
+                io::ErrorKind::ConnectionRefused => Some(format!("connection refused by {peer}")),
+                io::ErrorKind::ConnectionReset => Some(format!("connection reset by {peer}")),
+                io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof => {
+                    Some(format!("connection closed by {peer}"))
+                }
+                io::ErrorKind::TimedOut => Some(format!("connecting to {peer} timed out")),
+                io::ErrorKind::NetworkUnreachable => Some("the network is unreachable".into()),
+                io::ErrorKind::HostUnreachable => Some(format!("no route to {host}")),
+                io::ErrorKind::AddrNotAvailable => Some(format!("no usable address for {host}")),
+                _ => None,
+            };
+            if let Some(said) = said {
+                return said;
+            }
+        }
+        texts.push(text.clone());
+        innermost = text;
+        // An io::Error's `source` skips the error it wraps: step into it instead.
+        current = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    if dns {
+        let all = texts.join(" ").to_ascii_lowercase();
+        let why = if all.contains("no records found") || all.contains("nxdomain") {
+            ": no such host"
+        } else if all.contains("timed out") || all.contains("no connections available") {
+            ": no name server answered"
+        } else {
+            ""
+        };
+        return format!("cannot resolve {host}{why}");
+    }
+    if let Some(r) = err.downcast_ref::<reqwest::Error>()
+        && r.is_connect()
+        && r.is_timeout()
+    {
+        return format!("connecting to {peer} timed out");
+    }
+    innermost
+}
+
+/// What rustls refused, in words: the certificate problem names the host.
+fn describe_tls(err: &rustls::Error, host: &str) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "certificate not trusted: issued by an authority that is not among the trusted roots".into(),
+            C::Expired | C::ExpiredContext { .. } => "certificate not trusted: it has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "certificate not trusted: it is not valid yet".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("certificate not trusted: it is not valid for `{host}`")
+            }
+            C::Revoked => "certificate not trusted: it was revoked".into(),
+            C::BadSignature => "certificate not trusted: bad signature".into(),
+            other => format!("certificate not trusted: {other}"),
+        },
+        rustls::Error::NoCertificatesPresented => "the server sent no certificate".into(),
+        other => format!("handshake failed: {other}"),
+    }
 }
 
 /// Hides `user:password@` in a URL before it is printed anywhere.
@@ -430,6 +527,16 @@ impl<'r> Http<'r> {
 
     pub fn config(&self) -> &HttpConfig {
         &self.config
+    }
+
+    /// The proxy a request to `url` goes through, unless `NO_PROXY` exempts it (which only
+    /// reqwest decides: this is for naming it in a message).
+    fn proxy_for(&self, url: &Url) -> Option<&str> {
+        let p = &self.config.proxy;
+        match url.scheme() {
+            "https" => p.https.as_deref().or(p.all.as_deref()),
+            _ => p.http.as_deref().or(p.all.as_deref()),
+        }
     }
 
     fn client(&self) -> Result<&Client, HttpError> {
@@ -620,9 +727,13 @@ impl<'r> Http<'r> {
                 secs: self.config.idle_timeout.as_secs(),
             }
         } else {
+            let text = match Url::parse(url) {
+                Ok(parsed) => readable_cause(&e, &parsed, None),
+                Err(_) => e.to_string(),
+            };
             HttpError::Transport {
                 url: redact(url),
-                source: Box::new(e),
+                source: Box::new(Summary::new(text, Box::new(e))),
             }
         }
     }
@@ -666,9 +777,14 @@ impl<'r> Http<'r> {
                 value.set_sensitive(true);
                 req = req.header(AUTHORIZATION, value);
             }
-            let resp = req
-                .send()
-                .map_err(|e| HttpError::transport(&current, e, self.config.idle_timeout))?;
+            let resp = req.send().map_err(|e| {
+                HttpError::transport(
+                    &current,
+                    e,
+                    self.config.idle_timeout,
+                    self.proxy_for(&current),
+                )
+            })?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 if !follow {
@@ -964,40 +1080,104 @@ fn build_client(config: &HttpConfig, reporter: &dyn Reporter) -> Result<Client, 
     })
 }
 
-/// rustls with ring: Mozilla's roots (bundled, so an image without a CA bundle works), the
-/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add. A named file or directory
-/// that cannot be read is reported, not fatal: the other roots may still do.
-fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientConfig {
+/// The trusted roots as they are gathered, each counted once: hash links in `SSL_CERT_DIR`
+/// (`3bde41ac.0` → `Some_CA.pem`), the system store and `SSL_CERT_FILE` often hold the same
+/// certificate several times.
+struct Roots {
+    store: rustls::RootCertStore,
+    seen: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Roots {
+    fn key(anchor: &rustls_pki_types::TrustAnchor<'_>) -> Vec<u8> {
+        [
+            anchor.subject.as_ref(),
+            anchor.subject_public_key_info.as_ref(),
+        ]
+        .concat()
+    }
+
+    fn bundled() -> Roots {
+        let mut roots = Roots {
+            store: rustls::RootCertStore::empty(),
+            seen: std::collections::HashSet::new(),
+        };
+        for anchor in webpki_roots::TLS_SERVER_ROOTS {
+            if roots.seen.insert(Roots::key(anchor)) {
+                roots.store.roots.push(anchor.clone());
+            }
+        }
+        roots
+    }
+
+    /// Adds what parses; returns (certificates read, of which new).
+    fn add(
+        &mut self,
+        certs: impl IntoIterator<Item = rustls_pki_types::CertificateDer<'static>>,
+    ) -> (usize, usize) {
+        let (mut read, mut new) = (0, 0);
+        for cert in certs {
+            let mut one = rustls::RootCertStore::empty();
+            if one.add(cert).is_err() {
+                continue;
+            }
+            read += 1;
+            for anchor in one.roots {
+                if self.seen.insert(Roots::key(&anchor)) {
+                    self.store.roots.push(anchor);
+                    new += 1;
+                }
+            }
+        }
+        (read, new)
+    }
+}
+
+/// The files `SSL_CERT_DIR` names: every regular file (or link to one) in each directory.
+fn cert_dir_files(dirs: &Path, reporter: &dyn Reporter) -> Vec<PathBuf> {
+    let dirs = dirs.to_string_lossy();
+    let mut files = Vec::new();
+    for dir in dirs.split(':').filter(|d| !d.is_empty()).map(Path::new) {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut found: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect();
+                found.sort();
+                files.extend(found);
+            }
+            Err(e) => reporter.warn(&format!(
+                "cannot read `SSL_CERT_DIR` entry `{}`: {e}",
+                dir.display()
+            )),
+        }
+    }
+    files
+}
+
+/// Reads the certificates of `files` into `roots`: (files read, certificates, new ones).
+/// Each file is named at `-vv`; one that cannot be read is a warning.
+fn add_cert_files(
+    roots: &mut Roots,
+    what: &str,
+    files: &[PathBuf],
+    reporter: &dyn Reporter,
+) -> (usize, usize, usize) {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    // Also reads SSL_CERT_FILE / SSL_CERT_DIR itself; adding them again below is harmless.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    let mut files: Vec<PathBuf> = config.cert_file.iter().cloned().collect();
-    if let Some(dirs) = &config.cert_dir {
-        let dirs = dirs.to_string_lossy();
-        for dir in dirs.split(':').filter(|d| !d.is_empty()).map(Path::new) {
-            match std::fs::read_dir(dir) {
-                Ok(entries) => {
-                    files.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
-                }
-                Err(e) => reporter.warn(&format!(
-                    "cannot read `SSL_CERT_DIR` entry `{}`: {e}",
-                    dir.display()
-                )),
-            }
-        }
-    }
+    let (mut read_files, mut read, mut new) = (0, 0, 0);
     for file in files {
-        match CertificateDer::pem_file_iter(&file) {
+        match CertificateDer::pem_file_iter(file) {
             Ok(certs) => {
-                let (added, _) = roots.add_parsable_certificates(certs.flatten());
-                reporter.verbose(&format!(
-                    "trusting {added} certificate(s) from `{}`",
+                let (r, n) = roots.add(certs.flatten());
+                read_files += 1;
+                read += r;
+                new += n;
+                reporter.debug(&format!(
+                    "{what} `{}`: {r} certificate(s), {n} not already trusted",
                     file.display()
                 ));
             }
@@ -1007,11 +1187,49 @@ fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientCon
             )),
         }
     }
+    (read_files, read, new)
+}
+
+/// rustls with ring: Mozilla's roots (bundled, so an image without a CA bundle works), the
+/// system store, and whatever `SSL_CERT_FILE` / `SSL_CERT_DIR` add. A named file or directory
+/// that cannot be read is reported, not fatal: the other roots may still do. `-v` says in one
+/// line where the roots came from and how many there are, each counted once; `-vv` names
+/// every file.
+fn tls_config(config: &HttpConfig, reporter: &dyn Reporter) -> rustls::ClientConfig {
+    let mut roots = Roots::bundled();
+    let mut sources = vec![format!("{} bundled (Mozilla)", roots.store.roots.len())];
+    // Also reads SSL_CERT_FILE / SSL_CERT_DIR itself; adding them again below costs nothing,
+    // as every root is counted once.
+    let native = rustls_native_certs::load_native_certs();
+    let (read, _) = roots.add(native.certs);
+    sources.push(format!("{read} in the system store"));
+    if let Some(file) = &config.cert_file {
+        let (_, read, _) = add_cert_files(
+            &mut roots,
+            "SSL_CERT_FILE",
+            std::slice::from_ref(file),
+            reporter,
+        );
+        sources.push(format!("{read} in SSL_CERT_FILE `{}`", file.display()));
+    }
+    if let Some(dirs) = &config.cert_dir {
+        let files = cert_dir_files(dirs, reporter);
+        let (count, read, _) = add_cert_files(&mut roots, "SSL_CERT_DIR", &files, reporter);
+        sources.push(format!(
+            "{read} in {count} file(s) of SSL_CERT_DIR `{}`",
+            dirs.display()
+        ));
+    }
+    reporter.verbose(&format!(
+        "TLS: {} distinct root certificates trusted, from {}",
+        roots.store.roots.len(),
+        sources.join(", ")
+    ));
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
     {
-        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        Ok(b) => b.with_root_certificates(roots.store).with_no_client_auth(),
         // ring supports the default versions; this arm only keeps the type honest.
         Err(_) => rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore::empty())

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 
-use crate::diag::{FsError, IoContext};
+use crate::diag::{Code, Diagnostic, FsError, IoContext};
 use crate::fault;
 use crate::fsutil::{self, Links, SMALL_FILE_MAX};
 use crate::names;
@@ -48,14 +48,69 @@ pub enum InstallError {
     Find(#[from] FindError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// An archive refused, named: which tool, version and asset it was.
+    #[error("cannot install {what}")]
+    Archive {
+        what: String,
+        #[source]
+        source: ArchiveFault,
+    },
 }
 
-crate::delegate_diagnostic!(InstallError {
-    Fs,
-    Extract,
-    Find,
-    Verify
-});
+/// What was wrong in an archive ([`InstallError::Archive`]), with its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveFault {
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Find(#[from] FindError),
+}
+
+impl InstallError {
+    fn inner(&self) -> &dyn Diagnostic {
+        match self {
+            InstallError::Fs(e) => e,
+            InstallError::Extract(e) => e,
+            InstallError::Find(e) => e,
+            InstallError::Verify(e) => e,
+            InstallError::Archive {
+                source: ArchiveFault::Extract(e),
+                ..
+            } => e,
+            InstallError::Archive {
+                source: ArchiveFault::Find(e),
+                ..
+            } => e,
+        }
+    }
+
+    /// An archive's fault named with the artifact it is in (`platform 5.10.8 from
+    /// `platform_5.10.8_linux_amd64.tar.gz``); other errors as they are.
+    pub fn in_archive(self, art: &Artifact) -> InstallError {
+        let what = format!("{} {} from `{}`", art.name, art.version, art.asset);
+        match self {
+            InstallError::Extract(e) => InstallError::Archive {
+                what,
+                source: e.into(),
+            },
+            InstallError::Find(e) => InstallError::Archive {
+                what,
+                source: e.into(),
+            },
+            other => other,
+        }
+    }
+}
+
+impl Diagnostic for InstallError {
+    fn code(&self) -> Code {
+        self.inner().code()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().hint()
+    }
+}
 
 /// What the bin dir holds, per tool.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -358,6 +413,15 @@ pub fn unpack_blob(
     art: &Artifact,
     limits: &Limits,
 ) -> Result<(), InstallError> {
+    unpack_verified(staging, blob, art, limits).map_err(|e| e.in_archive(art))
+}
+
+fn unpack_verified(
+    staging: &Path,
+    blob: &Path,
+    art: &Artifact,
+    limits: &Limits,
+) -> Result<(), InstallError> {
     let file = fsutil::open_regular(blob)?
         .ok_or_else(|| FsError::io("read", blob, std::io::ErrorKind::NotFound.into()))?;
     let mut reader = HashReader::new(BufReader::with_capacity(256 * 1024, file));
@@ -388,7 +452,8 @@ pub fn binary_fingerprint(
         .tempdir_in(tmp_in)
         .fs("create a temporary directory in", tmp_in)?;
     unpack_blob(staging.path(), blob, art, limits)?;
-    let found = BinDir::find(staging.path(), &art.bin, &art.bin_name(), art.at_root)?;
+    let found = BinDir::find(staging.path(), &art.bin, &art.bin_name(), art.at_root)
+        .map_err(|e| e.in_archive(art))?;
     let name = found
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

@@ -175,7 +175,8 @@ impl Jobs<'_> {
         }
         let (got, staging) = self.fetch_and_unpack(bin, art)?;
         let mut what = Placement::of(art);
-        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
+        let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)
+            .map_err(|e| e.in_archive(art))?;
         if !art.bin_explicit {
             // No `bin` given: the command keeps the program's own name (`gh` from cli/cli).
             what.bin_name = program_name(&unpacked)?;
@@ -204,7 +205,16 @@ impl Jobs<'_> {
             return Ok(None);
         };
         match bin.stage_pinned_copy(&copy, Placement::of(art)) {
-            Ok(staged) => Ok(Some(staged)),
+            Ok(staged) => {
+                self.reporter.verbose(&format!(
+                    "{} {} ({}): cache hit: the kept binary `{}` hashes to the lock file's pin, nothing to unpack",
+                    art.name,
+                    art.version,
+                    art.target,
+                    copy.display()
+                ));
+                Ok(Some(staged))
+            }
             Err(install::InstallError::Verify(e)) => {
                 self.reporter.warn(&format!(
                     "discarding the cache's copy `{}`: it does not hash to the lock file's pin ({})",
@@ -302,7 +312,7 @@ impl Jobs<'_> {
         &self,
         pinned: &Pinned,
         target: Target,
-    ) -> Result<(Artifact, LockedArtifact, String)> {
+    ) -> Result<(Artifact, LockedArtifact, String, bool)> {
         let art = self.artifact_for(pinned, target)?;
         crate::resolve::lockfile::check_url(&art.url).map_err(|reason| UsageError::BadValue {
             name: format!("the URL of `{}`", art.name),
@@ -321,7 +331,7 @@ impl Jobs<'_> {
             size: got.size,
             bin_blake3: Some(bin_blake3),
         };
-        Ok((art, locked, command))
+        Ok((art, locked, command, got.hit))
     }
 }
 

@@ -31,6 +31,7 @@ pub mod pool;
 pub mod report;
 pub mod resolve;
 pub mod settings;
+pub mod size;
 pub mod unpack;
 pub mod verify;
 

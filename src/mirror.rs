@@ -15,20 +15,28 @@ use crate::resolve::feed;
 use crate::resolve::release_url;
 use crate::verify;
 
+/// One artifact a mirror holds: the cache's record of it, and where it was written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Exported {
+    #[serde(flatten)]
+    pub entry: IndexEntry,
+    pub path: PathBuf,
+}
+
 /// Writes every intact cached artifact into `dir` in github.com's layout (SPEC.md, "Mirror"):
 /// `{owner}/{repo}/releases/download/{tag}/{asset}`, a `checksums.txt` per release listing the
 /// assets held, `{owner}/{repo}/releases/latest` naming the newest non-prerelease tag, and
 /// `{owner}/{repo}/releases.atom` listing the releases held with the time each was published
 /// where the cache knows it (for `min_release_age`; a release without a time is never old
-/// enough). Returns the number of artifacts written.
-pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, FsError> {
+/// enough). Returns the artifacts written.
+pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<Vec<Exported>, FsError> {
     // (owner, repo, tag) → asset → (sha256, size)
     let mut releases: BTreeMap<(String, String, String), ReleaseAssets> = BTreeMap::new();
     let mut newest: BTreeMap<(String, String), (Version, String)> = BTreeMap::new();
     // (owner, repo) → tag → when it was published (if known).
     let mut feeds: BTreeMap<(String, String), BTreeMap<String, Option<std::time::SystemTime>>> =
         BTreeMap::new();
-    let mut written = 0;
+    let mut written = Vec::new();
     fs::create_dir_all(dir).fs("create the mirror directory", dir)?;
     let tmp = dir.join(".hookstrap-tmp");
     for entry in cache.entries() {
@@ -39,7 +47,10 @@ pub fn export(cache: &Cache, dir: &Path, warn: &dyn Fn(&str)) -> Result<usize, F
         if !export_blob(cache, dir, &tmp, &entry, warn)? {
             continue;
         }
-        written += 1;
+        written.push(Exported {
+            path: download_dir(dir, &entry.owner, &entry.repo, &entry.tag).join(&entry.asset),
+            entry: entry.clone(),
+        });
         let published = feeds
             .entry((entry.owner.clone(), entry.repo.clone()))
             .or_default()

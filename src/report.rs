@@ -1,20 +1,21 @@
-//! What the user sees while hookstrap works: progress bars, retries and warnings on stderr.
+//! What the user sees while hookstrap works: progress, retries and warnings on stderr; the
+//! error report; and the typed data (`--json` receipts) on stdout.
 //!
-//! The core only knows the [`Reporter`] trait; indicatif lives here alone. Bars are drawn only
-//! when asked (`--progress always`) or when stderr is a terminal and `CI` is unset; otherwise
-//! nothing but plain lines, never escape codes.
+//! The core only knows the [`Reporter`] trait; indicatif lives here alone. A bar is drawn only
+//! when stderr is a terminal and either `--progress always` or (`auto`) `CI` is not true;
+//! `--progress always` without a terminal prints a plain line now and then instead, never
+//! escape codes.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Events the core reports, possibly from several threads at once (`install`, `fetch` and
-/// `lock` work on several artifacts in parallel). Implementations must be cheap:
-/// `download_progress` is called for every chunk.
+/// Events the core reports. Implementations must be cheap: `download_progress` is called for
+/// every chunk.
 pub trait Reporter: Sync {
     /// A download begins; the id it returns names it in the calls that follow (uv's
     /// reporters do the same), since several may run at once.
@@ -25,8 +26,47 @@ pub trait Reporter: Sync {
     fn warn(&self, message: &str);
     /// What was done, for people (stderr); silent with `-q`.
     fn info(&self, message: &str);
-    /// Detail for `-v`.
+    /// Detail for `-v`: what was resolved and why, where hashes came from, cache use.
     fn verbose(&self, message: &str);
+    /// Detail for `-vv`: every file read on the way (certificates, …).
+    fn debug(&self, message: &str);
+}
+
+/// How download progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// indicatif bars (stderr is a terminal), one per download, stacked.
+    Bar,
+    /// `--progress always` without a terminal: a plain line now and then.
+    Lines,
+    Off,
+}
+
+/// A plain-line progress report (`--progress always` without a terminal).
+struct Lines {
+    name: String,
+    total: Option<u64>,
+    bytes: u64,
+    last: Instant,
+    shown: u64,
+}
+
+/// How often a plain progress line is printed, at most.
+const LINE_EVERY: Duration = Duration::from_secs(1);
+
+impl Lines {
+    fn line(&self) -> String {
+        match self.total {
+            Some(total) if total > 0 => format!(
+                "{}: {} of {} ({}%)",
+                self.name,
+                crate::size::human(self.bytes),
+                crate::size::human(total),
+                self.bytes.saturating_mul(100) / total
+            ),
+            _ => format!("{}: {}", self.name, crate::size::human(self.bytes)),
+        }
+    }
 }
 
 /// The terminal reporter behind the binary: one bar per download, stacked in one
@@ -34,21 +74,24 @@ pub trait Reporter: Sync {
 /// printed above the bars, whole (never interleaved with another thread's line).
 pub struct Terminal {
     quiet: bool,
-    verbose: bool,
+    verbosity: u8,
     /// `Some` when bars are drawn.
     multi: Option<MultiProgress>,
     bars: Mutex<BTreeMap<usize, ProgressBar>>,
+    lines: Option<Mutex<BTreeMap<usize, Lines>>>,
     next_id: AtomicUsize,
 }
 
 impl Terminal {
-    pub fn new(bars: bool, quiet: bool, verbose: bool) -> Self {
+    pub fn new(progress: ProgressMode, quiet: bool, verbosity: u8) -> Self {
+        let progress = if quiet { ProgressMode::Off } else { progress };
         Terminal {
             quiet,
-            verbose,
-            multi: (bars && !quiet)
+            verbosity,
+            multi: (progress == ProgressMode::Bar)
                 .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
             bars: Mutex::new(BTreeMap::new()),
+            lines: (progress == ProgressMode::Lines).then(|| Mutex::new(BTreeMap::new())),
             next_id: AtomicUsize::new(0),
         }
     }
@@ -65,29 +108,45 @@ impl Terminal {
             None => write(),
         }
     }
-}
 
-impl Reporter for Terminal {
-    fn download_start(&self, url: &str, total: Option<u64>) -> usize {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let Some(multi) = &self.multi else {
-            return id;
-        };
+    fn start_bar(&self, multi: &MultiProgress, id: usize, name: String, total: Option<u64>) {
         let bar = multi.add(match total {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::no_length(),
         });
         let style = ProgressStyle::with_template(
-            "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            // `wide_bar` takes what the terminal's width leaves: stacked bars never wrap.
+            "{msg:28!} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         bar.set_style(style);
-        let name = url.rsplit('/').next().unwrap_or(url).to_string();
         bar.set_message(name);
         bar.enable_steady_tick(Duration::from_millis(200));
         if let Ok(mut bars) = self.bars.lock() {
             bars.insert(id, bar);
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn download_start(&self, url: &str, total: Option<u64>) -> usize {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let name = url.rsplit('/').next().unwrap_or(url).to_string();
+        if let Some(multi) = &self.multi {
+            self.start_bar(multi, id, name, total);
+        } else if let Some(lines) = &self.lines {
+            let started = Lines {
+                name,
+                total,
+                bytes: 0,
+                last: Instant::now(),
+                shown: 0,
+            };
+            self.line("", &started.line());
+            if let Ok(mut map) = lines.lock() {
+                map.insert(id, started);
+            }
         }
         id
     }
@@ -98,6 +157,17 @@ impl Reporter for Terminal {
         {
             bar.set_position(bytes);
         }
+        if let Some(lines) = &self.lines
+            && let Ok(mut map) = lines.lock()
+            && let Some(lines) = map.get_mut(&id)
+        {
+            lines.bytes = bytes;
+            if lines.last.elapsed() >= LINE_EVERY {
+                lines.last = Instant::now();
+                lines.shown = bytes;
+                self.line("", &lines.line());
+            }
+        }
     }
 
     fn download_end(&self, id: usize) {
@@ -105,6 +175,12 @@ impl Reporter for Terminal {
         if let (Some(bar), Some(multi)) = (bar, &self.multi) {
             bar.finish_and_clear();
             multi.remove(&bar);
+        }
+        if let Some(lines) = &self.lines
+            && let Some(done) = lines.lock().ok().and_then(|mut map| map.remove(&id))
+            && done.shown != done.bytes
+        {
+            self.line("", &done.line());
         }
     }
 
@@ -121,43 +197,63 @@ impl Reporter for Terminal {
     }
 
     fn verbose(&self, message: &str) {
-        if self.verbose && !self.quiet {
+        if self.verbosity >= 1 && !self.quiet {
+            self.line("", message);
+        }
+    }
+
+    fn debug(&self, message: &str) {
+        if self.verbosity >= 2 && !self.quiet {
             self.line("", message);
         }
     }
 }
 
-/// An error and its causes on one line, for retry notices.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut last = text.clone();
+/// The causes of `err` worth printing, outermost first: each said once (a library that
+/// repeats its cause in its own message, or restates its parent, is cut to what is new), and,
+/// unless `verbose`, nothing below a [`Summary`](crate::diag::Summary), which already tells the
+/// rest in one line.
+pub fn causes(err: &(dyn std::error::Error + 'static), verbose: bool) -> Vec<String> {
+    let mut said = vec![err.to_string()];
+    let mut out = Vec::new();
     let mut source = err.source();
     while let Some(cause) = source {
-        let next = cause.to_string();
-        if !last.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
+        let mut text = cause.to_string();
+        if let Some(rest) = said
+            .last()
+            .and_then(|last| text.strip_prefix(&format!("{last}: ")))
+        {
+            text = rest.to_string();
         }
-        last = next;
+        let repeated = text.trim().is_empty() || said.iter().any(|s| s.contains(&text));
+        if !repeated {
+            out.push(text.clone());
+        }
+        said.push(cause.to_string());
+        if !verbose && cause.is::<crate::diag::Summary>() {
+            break;
+        }
         source = cause.source();
+    }
+    out
+}
+
+/// An error and its causes on one line, for retry notices and warnings.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    for cause in causes(err, false) {
+        text.push_str(": ");
+        text.push_str(&cause);
     }
     text
 }
 
-/// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines, `hint: …`.
-pub fn print_error(err: &dyn crate::diag::Diagnostic) {
-    let mut out = String::new();
-    out.push_str(&format!("error: {err}\n"));
-    let mut source = std::error::Error::source(err);
-    let mut last = err.to_string();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        // Libraries often repeat their cause in their own message: print each thing once.
-        if !last.contains(&text) {
-            out.push_str(&format!("  Caused by: {text}\n"));
-        }
-        last = text;
-        source = cause.source();
+/// Prints an error the way SPEC.md wants it: `error: …`, `  Caused by: …` lines (all of them
+/// at `-v`), `hint: …`.
+pub fn print_error(err: &(dyn crate::diag::Diagnostic + 'static), verbosity: u8) {
+    let mut out = format!("error: {err}\n");
+    for cause in causes(err, verbosity > 0) {
+        out.push_str(&format!("  Caused by: {cause}\n"));
     }
     if let Some(hint) = err.hint() {
         out.push_str(&format!("hint: {hint}\n"));
@@ -220,14 +316,17 @@ impl CacheUse {
     }
 }
 
-/// One artifact that `install` placed or `fetch` cached: the vocabulary every command's
-/// `--json` shares (SPEC.md: `tool`, `version`, `target`, `url`, `sha256`, `cache`, `bin`,
+/// One artifact (one tool, version and target) a command worked on: what `install` placed,
+/// `fetch` cached, `lock` pinned. Its keys are the vocabulary every command's `--json` shares
+/// (docs/json.md; SPEC.md asks for `tool`, `version`, `target`, `url`, `sha256`, `cache`, `bin`,
 /// `env_file`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ArtifactReceipt {
     pub tool: String,
+    /// Without a leading `v`.
     pub version: String,
     pub target: String,
+    /// The canonical `https://github.com/…` address (also behind a mirror).
     pub url: String,
     pub sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,25 +338,58 @@ pub struct ArtifactReceipt {
     /// `fetch`: the verified blob in the cache.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<std::path::PathBuf>,
-    /// The installed binary (`null` for `fetch`).
+    /// `lock`: the BLAKE3 of the binary the archive unpacks to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bin_blake3: Option<String>,
+    /// `lock`: where a tool outside the catalog comes from (`github:OWNER/REPO`, `url:URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `lock`: the command's name, where it is not the tool's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The installed binary (`null` but for `install`).
     pub bin: Option<std::path::PathBuf>,
+    /// The env file given the PATH block (`null` but for `install`).
     pub env_file: Option<std::path::PathBuf>,
 }
 
 /// A command's receipt over several artifacts: the first one's fields at the top (so a
-/// single-tool run reads flat), and every one under `tools`.
+/// single-tool run reads flat, as SPEC.md's receipt does), and every one under `artifacts`.
 #[derive(Debug, serde::Serialize)]
 pub struct Batch<T: serde::Serialize> {
     #[serde(flatten)]
     pub first: Option<T>,
-    pub tools: Vec<T>,
+    pub artifacts: Vec<T>,
 }
 
 impl<T: serde::Serialize + Clone> Batch<T> {
-    pub fn new(tools: Vec<T>) -> Self {
+    pub fn new(artifacts: Vec<T>) -> Self {
         Batch {
-            first: tools.first().cloned(),
-            tools,
+            first: artifacts.first().cloned(),
+            artifacts,
+        }
+    }
+}
+
+/// `--json` on failure: the one object stdout holds (stderr still has the text).
+#[derive(Debug, serde::Serialize)]
+pub struct ErrorReport {
+    /// The message, as after `error:`.
+    pub error: String,
+    /// The exit code.
+    pub code: u8,
+    pub hint: Option<String>,
+    /// The `Caused by:` lines.
+    pub causes: Vec<String>,
+}
+
+impl ErrorReport {
+    pub fn of(err: &(dyn crate::diag::Diagnostic + 'static), verbosity: u8) -> ErrorReport {
+        ErrorReport {
+            error: err.to_string(),
+            code: err.exit_code(),
+            hint: err.hint(),
+            causes: causes(err, verbosity > 0),
         }
     }
 }

@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Global, Progress};
+use crate::cli::{Options, Progress};
 use crate::context::Context;
 use crate::diag::UsageError;
 use crate::http::{HttpConfig, ProxyConfig};
+use crate::report::ProgressMode;
 use crate::resolve::GITHUB;
 use crate::unpack::Limits;
 
@@ -24,9 +25,10 @@ pub struct Settings {
     pub lock_path: Option<PathBuf>,
     lock_explicit: Option<PathBuf>,
     pub quiet: bool,
-    pub verbose: bool,
+    /// `-v` counted: 1 says what was resolved and why, 2 adds per-file detail.
+    pub verbosity: u8,
     pub json: bool,
-    pub bars: bool,
+    pub progress: ProgressMode,
     pub http: HttpConfig,
     pub limits: Limits,
     pub lock_timeout: Duration,
@@ -56,8 +58,21 @@ fn number<T: std::str::FromStr>(ctx: &Context, name: &str) -> Result<Option<T>, 
         .transpose()
 }
 
+/// A size with an optional unit (`1GiB`, `500MB`, plain bytes), as the flag takes it.
+fn size(ctx: &Context, name: &str) -> Result<Option<u64>, UsageError> {
+    ctx.var(name)
+        .map(|v| {
+            crate::size::parse(v).map_err(|reason| UsageError::BadValue {
+                name: name.to_string(),
+                value: v.to_string(),
+                reason,
+            })
+        })
+        .transpose()
+}
+
 impl Settings {
-    pub fn new(g: &Global, ctx: &Context) -> Result<Settings, UsageError> {
+    pub fn new(o: &Options, ctx: &Context) -> Result<Settings, UsageError> {
         let abs = |p: &Path| -> PathBuf {
             if p.is_absolute() {
                 p.to_path_buf()
@@ -65,27 +80,31 @@ impl Settings {
                 ctx.cwd.join(p)
             }
         };
-        let app_dir = abs(&g
+        let app_dir = abs(&o
+            .app_dir
             .app_dir
             .clone()
             .or_else(|| ctx.var("PLATFORM_APP_DIR").map(PathBuf::from))
             .unwrap_or_else(|| ctx.cwd.clone()));
-        let bin_dir_given = g.bin_dir.is_some() || ctx.var("HOOKSTRAP_BIN_DIR").is_some();
-        let bin_dir = g
+        let bin_dir_given = o.bin_dir.bin_dir.is_some() || ctx.var("HOOKSTRAP_BIN_DIR").is_some();
+        let bin_dir = o
+            .bin_dir
             .bin_dir
             .clone()
             .or_else(|| ctx.var("HOOKSTRAP_BIN_DIR").map(PathBuf::from))
             .map_or_else(|| app_dir.join(".platformsh").join("bin"), |p| abs(&p));
-        let env_file = if g.no_env_file {
+        let env_file = if o.env_file.no_env_file {
             None
         } else {
             Some(
-                g.env_file
+                o.env_file
+                    .env_file
                     .as_deref()
                     .map_or_else(|| app_dir.join(".environment"), abs),
             )
         };
-        let cache_dir = g
+        let cache_dir = o
+            .cache_dir
             .cache_dir
             .clone()
             .or_else(|| ctx.var("HOOKSTRAP_CACHE_DIR").map(PathBuf::from))
@@ -99,12 +118,13 @@ impl Settings {
                 )
             })?;
         let mirror = mirror_url(
-            g.mirror
+            o.network
+                .mirror
                 .clone()
                 .or_else(|| ctx.var("HOOKSTRAP_MIRROR").map(str::to_string)),
             ctx,
         )?;
-        let lock_explicit = g.lock.as_deref().map(abs);
+        let lock_explicit = o.lock.lock.as_deref().map(abs);
         let lock_path = lock_explicit.clone().or_else(|| {
             let default = app_dir.join("hookstrap.lock");
             default.exists().then_some(default)
@@ -116,12 +136,18 @@ impl Settings {
             // reader, which reports the path.
             let _ = path;
         }
-        let bars = match g.progress {
-            Progress::Always => true,
-            Progress::Never => false,
-            Progress::Auto => ctx.stderr_is_tty && ctx.var("CI").is_none(),
-        } && !g.quiet
-            && !g.json;
+        let out = &o.output;
+        // `CI=false` (or 0, no) is not CI: only a true value turns the bar off.
+        let progress = match out.progress {
+            _ if out.quiet => ProgressMode::Off,
+            Progress::Never => ProgressMode::Off,
+            Progress::Always if ctx.stderr_is_tty => ProgressMode::Bar,
+            Progress::Always => ProgressMode::Lines,
+            Progress::Auto if ctx.stderr_is_tty && !ctx.flag("CI") && !out.json => {
+                ProgressMode::Bar
+            }
+            Progress::Auto => ProgressMode::Off,
+        };
         let token = ctx
             .var("GITHUB_TOKEN")
             .or_else(|| ctx.var("GH_TOKEN"))
@@ -134,8 +160,8 @@ impl Settings {
                     .max(1),
             ),
             connect_timeout: Duration::from_secs(10),
-            allow_http: g.allow_http,
-            offline: g.offline || ctx.flag("HOOKSTRAP_OFFLINE"),
+            allow_http: o.network.allow_http,
+            offline: o.network.offline || ctx.flag("HOOKSTRAP_OFFLINE"),
             token,
             proxy: ProxyConfig {
                 https: ctx.var_any_case("HTTPS_PROXY").map(str::to_string),
@@ -150,22 +176,26 @@ impl Settings {
         };
         let defaults = Limits::default();
         let limits = Limits {
-            max_unpacked_bytes: g
+            max_unpacked_bytes: o
+                .limits
                 .max_unpacked
-                .or(number(ctx, "HOOKSTRAP_MAX_UNPACKED")?)
+                .or(size(ctx, "HOOKSTRAP_MAX_UNPACKED")?)
                 .unwrap_or(defaults.max_unpacked_bytes),
-            max_entries: g
+            max_entries: o
+                .limits
                 .max_entries
                 .or(number(ctx, "HOOKSTRAP_MAX_ENTRIES")?)
                 .unwrap_or(defaults.max_entries),
-            max_path_len: g
+            max_path_len: o
+                .limits
                 .max_path_len
                 .or(number(ctx, "HOOKSTRAP_MAX_PATH_LEN")?)
                 .unwrap_or(defaults.max_path_len),
         };
         let lock_timeout =
             Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));
-        let min_release_age = g
+        let min_release_age = o
+            .network
             .min_release_age
             .as_deref()
             .map(|text| {
@@ -176,7 +206,7 @@ impl Settings {
                 })
             })
             .transpose()?;
-        let jobs = match g.jobs.map(usize::from) {
+        let jobs = match o.jobs.jobs.map(usize::from) {
             Some(n) => n,
             None => match number::<usize>(ctx, "HOOKSTRAP_JOBS")? {
                 Some(0) => {
@@ -199,10 +229,10 @@ impl Settings {
             mirror,
             lock_path,
             lock_explicit,
-            quiet: g.quiet,
-            verbose: g.verbose,
-            json: g.json,
-            bars,
+            quiet: out.quiet,
+            verbosity: out.verbose,
+            json: out.json,
+            progress,
             http,
             limits,
             lock_timeout,

@@ -251,9 +251,9 @@ fn outdated_lists_pinned_and_newest_and_exit_code_says_behind() {
     assert!(stderr(&out).contains("lock --upgrade"), "{}", stderr(&out));
     let out = run(&sb, &server, &["outdated", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["tools"][0]["tool"], "platform");
-    assert_eq!(json["tools"][0]["latest"], "5.10.8");
-    assert_eq!(json["tools"][0]["behind"], true);
+    assert_eq!(json["artifacts"][0]["tool"], "platform");
+    assert_eq!(json["artifacts"][0]["latest"], "5.10.8");
+    assert_eq!(json["artifacts"][0]["behind"], true);
 }
 
 #[test]

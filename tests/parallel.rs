@@ -325,14 +325,14 @@ fn output_is_in_sorted_order_when_the_first_tool_finishes_last() {
         .iter()
         .map(|t| {
             let path = std::fs::canonicalize(sb.bin_dir()).unwrap().join(t);
-            format!("installed {t} 1.0.0 → {}", path.display())
+            format!("installed {t} 1.0.0 (downloaded) → {}", path.display())
         })
         .collect();
     assert_eq!(said, expected, "{err}");
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let order: Vec<&str> = json["tools"]
+    let order: Vec<&str> = json["artifacts"]
         .as_array()
-        .expect("tools")
+        .expect("artifacts")
         .iter()
         .map(|t| t["tool"].as_str().expect("tool"))
         .collect();

@@ -1091,7 +1091,7 @@ fn list_prints_every_installed_tool_as_text_and_json() {
     let out = sb.run(&["list", "--json"]);
     assert_success(&out);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let tools = json["tools"].as_array().expect("tools");
+    let tools = json["artifacts"].as_array().expect("artifacts");
     let names: Vec<&str> = tools.iter().map(|t| t["tool"].as_str().unwrap()).collect();
     assert_eq!(names, ["gh", "jq", "platform"]);
     let gh = &tools[0];

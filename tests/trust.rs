@@ -53,12 +53,13 @@ impl World {
         self.rel.sha256(&self.asset())
     }
 
-    /// `args` in `sb`, against this world's mirror, with the cache at `cache`.
+    /// `args` in `sb`, against this world's mirror, with the cache at `cache`. The mirror is
+    /// given as `HOOKSTRAP_MIRROR`: `--mirror` belongs to the commands that fetch only.
     fn run_in(&self, sb: &Sandbox, cache: &Path, args: &[&str]) -> Output {
         common::run(
             sb.cmd()
                 .args(args)
-                .args(["--mirror", &self.mirror()])
+                .env("HOOKSTRAP_MIRROR", self.mirror())
                 .env("HOOKSTRAP_CACHE_DIR", cache),
         )
     }

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{App, Asked, Lock, targets};
+use super::{App, Asked, Lock, Origin, receipt, targets};
 use crate::diag::{Outdated, UsageError};
 use crate::error::Result;
 use crate::install;
 use crate::jobs::Pinned;
 use crate::pool;
+use crate::report::{ArtifactReceipt, Batch, CacheUse};
 use crate::resolve::catalog::Target;
 use crate::resolve::lockfile::{LockFile, LockedTool};
 use crate::resolve::manifest::{Manifest, Source};
@@ -55,7 +56,7 @@ impl App<'_> {
             .as_ref()
             .map(|(l, _)| l.clone())
             .unwrap_or_default();
-        let mut requests = self.requests(asked, existing.as_ref())?;
+        let (mut requests, origin) = self.requests(asked, existing.as_ref())?;
         for req in &mut requests {
             choose_version(req, &old, manifest.as_ref(), upgrade);
         }
@@ -70,7 +71,8 @@ impl App<'_> {
             }
         }
         let mut moved = Vec::new();
-        for tool in self.pin(&requests, &targets)? {
+        let (tools, receipts) = self.pin(&requests, &targets, origin)?;
+        for tool in tools {
             let before = old.tool(&tool.name).map(|t| t.version.clone());
             if before.as_deref() != Some(tool.version.as_str()) {
                 moved.push(Moved {
@@ -83,13 +85,13 @@ impl App<'_> {
             lock.upsert(tool);
         }
         lock.write(&path)?;
-        self.say_locked(&path, &lock, &moved, upgrade)
+        self.say_locked(&path, receipts, &moved, upgrade)
     }
 
     fn say_locked(
         &mut self,
         path: &Path,
-        lock: &LockFile,
+        receipts: Vec<ArtifactReceipt>,
         moved: &[Moved],
         upgrade: bool,
     ) -> Result<()> {
@@ -97,12 +99,13 @@ impl App<'_> {
             #[derive(Serialize)]
             struct Locked<'a> {
                 lock_file: &'a Path,
-                tools: &'a [LockedTool],
+                #[serde(flatten)]
+                pinned: Batch<ArtifactReceipt>,
                 moved: &'a [Moved],
             }
             return self.json(&Locked {
                 lock_file: path,
-                tools: &lock.tools,
+                pinned: Batch::new(receipts),
                 moved,
             });
         }
@@ -124,31 +127,46 @@ impl App<'_> {
 
     /// Each tool's pin: every target's artifact fetched and verified, and the binary it
     /// unpacks to fingerprinted, several at once; one `LockedTool` per request, its artifacts
-    /// in target order.
-    fn pin(&self, requests: &[Request], targets: &[Target]) -> Result<Vec<LockedTool>> {
+    /// in target order, and a receipt per artifact.
+    fn pin(
+        &self,
+        requests: &[Request],
+        targets: &[Target],
+        origin: Origin,
+    ) -> Result<(Vec<LockedTool>, Vec<ArtifactReceipt>)> {
         let jobs = self.jobs(None);
         let plan = self.plan(&jobs, "lock", requests, targets)?;
+        self.say_resolved(plan.tools.iter().map(|p| (&p.req, &p.first)), origin);
         let outcomes = pool::map(self.settings.jobs, &plan.pairs, |&(i, target)| {
             jobs.pin_one(&plan.tools[i], target)
         });
         let pinned = self.all_or_first("lock", &plan.names(), outcomes)?;
+        self.say_anchors(pinned.iter().map(|(art, ..)| art));
         let mut tools: Vec<Option<LockedTool>> = plan.tools.iter().map(|_| None).collect();
-        for (&(i, _), (art, locked, command)) in plan.pairs.iter().zip(pinned) {
+        let mut receipts = Vec::new();
+        for (&(i, _), (art, locked, command, hit)) in plan.pairs.iter().zip(pinned) {
             let (Some(slot), Some(Pinned { req, .. })) = (tools.get_mut(i), plan.tools.get(i))
             else {
                 continue;
             };
-            slot.get_or_insert_with(|| LockedTool {
+            let tool = slot.get_or_insert_with(|| LockedTool {
                 name: art.name.clone(),
                 version: art.version.clone(),
                 source: req.source_text(),
                 bin: (command != req.name).then(|| command.clone()),
                 artifacts: Vec::new(),
-            })
-            .artifacts
-            .push(locked);
+            });
+            receipts.push(ArtifactReceipt {
+                sha256: locked.sha256.clone(),
+                size: Some(locked.size),
+                bin_blake3: locked.bin_blake3.clone(),
+                source: tool.source.clone(),
+                command: tool.bin.clone(),
+                ..receipt(&art, CacheUse::from_hit(hit))
+            });
+            tool.artifacts.push(locked);
         }
-        Ok(tools.into_iter().flatten().collect())
+        Ok((tools.into_iter().flatten().collect(), receipts))
     }
 
     /// `lock --check`: the lock covers exactly the manifest's tools and targets, at versions it
@@ -199,7 +217,7 @@ impl App<'_> {
             sha256: None,
             pick: &Default::default(),
         };
-        let mut requests = self.requests(&none, lock.as_ref())?;
+        let (mut requests, _) = self.requests(&none, lock.as_ref())?;
         if !tools.is_empty() {
             requests.retain(|r| tools.contains(&r.name));
             if let Some(name) = tools
@@ -250,9 +268,9 @@ impl App<'_> {
         if self.settings.json {
             #[derive(Serialize)]
             struct Rows<'a> {
-                tools: &'a [Row],
+                artifacts: &'a [Row],
             }
-            return self.json(&Rows { tools: rows });
+            return self.json(&Rows { artifacts: rows });
         }
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         let text: String = rows

@@ -23,7 +23,7 @@ use crate::pool;
 use crate::report::{self, ArtifactReceipt, Batch, CacheUse, Reporter};
 use crate::resolve::catalog::{Target, Tool};
 use crate::resolve::lockfile::LockFile;
-use crate::resolve::manifest::Manifest;
+use crate::resolve::manifest::{Manifest, Source};
 use crate::resolve::spec::is_tool_name;
 use crate::resolve::{Anchor, AnySpec, Artifact, Request, Spec, Wanted, parse_any_spec};
 use crate::settings::Settings;
@@ -47,8 +47,8 @@ pub fn run(cli: Cli, ctx: &Context, out: &mut dyn Write) -> Result<()> {
         return Err(hook::confine::exec(writable, status, command).into());
     }
     crate::fault::arm(ctx.fault_pause.as_deref());
-    let settings = Settings::new(&cli.global, ctx)?;
-    let reporter = report::Terminal::new(settings.bars, settings.quiet, settings.verbose);
+    let settings = Settings::new(&cli.options(), ctx)?;
+    let reporter = report::Terminal::new(settings.progress, settings.quiet, settings.verbosity);
     let app = App {
         settings: &settings,
         reporter: &reporter,
@@ -73,47 +73,39 @@ type Lock = (LockFile, PathBuf);
 impl App<'_> {
     fn dispatch(mut self, command: Command, ctx: &Context) -> Result<()> {
         match command {
-            Command::Install {
-                specs,
-                target,
-                sha256,
-                pick,
-            } => self.install(
-                &Asked::new(&specs, sha256.as_deref(), &pick),
-                target.as_deref(),
+            Command::Install(a) => self.install(
+                &Asked::new(&a.specs, a.sha256.as_deref(), &a.pick),
+                a.target.as_deref(),
             ),
-            Command::Fetch {
-                specs,
-                targets,
-                sha256,
-                pick,
-            } => self.fetch(&Asked::new(&specs, sha256.as_deref(), &pick), &targets),
-            Command::Lock {
-                specs,
-                targets,
-                sha256,
-                pick,
-                upgrade,
-                check,
-            } => {
-                let asked = Asked::new(&specs, sha256.as_deref(), &pick);
-                match (upgrade, check) {
-                    (_, true) => self.lock_check(&targets),
-                    (upgrade, false) => self.lock(&asked, &targets, upgrade),
+            Command::Fetch(a) => self.fetch(
+                &Asked::new(&a.specs, a.sha256.as_deref(), &a.pick),
+                &a.targets,
+            ),
+            Command::Lock(a) => {
+                let asked = Asked::new(&a.specs, a.sha256.as_deref(), &a.pick);
+                match (a.upgrade, a.check) {
+                    (_, true) => self.lock_check(&a.targets),
+                    (upgrade, false) => self.lock(&asked, &a.targets, upgrade),
                 }
             }
-            Command::Outdated { tools, exit_code } => self.outdated(&tools, exit_code),
-            Command::List => self.list(),
+            Command::Outdated(a) => self.outdated(&a.tools, a.exit_code),
+            Command::List { .. } => self.list(),
             Command::Completions { shell } => {
+                if self.settings.json {
+                    return Err(UsageError::Other(
+                        "`completions` prints a shell script, not JSON: drop `--json`".into(),
+                    )
+                    .into());
+                }
                 let mut cmd = <Cli as clap::CommandFactory>::command();
                 let mut buf = Vec::new();
                 clap_complete::generate(shell, &mut cmd, "hookstrap", &mut buf);
                 self.data(&String::from_utf8_lossy(&buf))
             }
             Command::Cache { action } => self.cache(action),
-            Command::Mirror { dir } => self.mirror(&dir),
-            Command::Env => self.env(ctx),
-            Command::Uninstall { tools } => self.uninstall(&tools),
+            Command::Mirror { dir, .. } => self.mirror(&ctx.cwd.join(dir)),
+            Command::Env(_) => self.env(ctx),
+            Command::Uninstall { tools, .. } => self.uninstall(&tools),
             Command::Hook { action } => self.hook(action, ctx),
         }
     }
@@ -193,14 +185,74 @@ impl App<'_> {
         })
     }
 
+    /// At `-v`, what each request resolved to and why (the lock file, the manifest, the
+    /// command line, `latest`).
+    fn say_resolved<'p>(
+        &self,
+        resolved: impl IntoIterator<Item = (&'p Request, &'p Artifact)>,
+        origin: Origin,
+    ) {
+        for (req, art) in resolved {
+            self.reporter.verbose(&self.resolution(req, art, origin));
+        }
+    }
+
+    /// `resolved platform@latest to platform 5.10.8 (upsun/cli v5.10.8): why`.
+    fn resolution(&self, req: &Request, art: &Artifact, origin: Origin) -> String {
+        let spec = match (&req.source, &req.version) {
+            (Source::Url { .. }, _) => req.name.clone(),
+            (_, Some(v)) => format!("{}@{v}", req.name),
+            (_, None) => format!("{}@latest", req.name),
+        };
+        let release = match art.owner.is_empty() {
+            true => String::new(),
+            false => format!(" ({}/{} {})", art.owner, art.repo, art.tag),
+        };
+        let latest = || {
+            if self.settings.http.offline {
+                "offline, the newest release in the cache".to_string()
+            } else {
+                let url = format!(
+                    "{}/{}/{}/releases/latest",
+                    self.settings.mirror.trim_end_matches('/'),
+                    art.owner,
+                    art.repo
+                );
+                format!("`{}` names {}", http::redact(&url), art.tag)
+            }
+        };
+        let why = match (&art.anchor, &req.version, origin) {
+            (Anchor::Lock(path), _, _) => format!("pinned by the lock file `{}`", path.display()),
+            (_, _, _) if matches!(req.source, Source::Url { .. }) => {
+                "a URL names no version: its hash stands in for one".to_string()
+            }
+            (_, Some(v), Origin::Manifest) => format!("hookstrap.toml asks for {v}"),
+            (_, Some(v), _) => format!("{v} asked for on the command line"),
+            (_, None, Origin::Manifest) => {
+                format!("hookstrap.toml asks for the latest; {}", latest())
+            }
+            (_, None, Origin::Default) => {
+                format!(
+                    "no SPEC, hookstrap.toml or lock file, so the latest; {}",
+                    latest()
+                )
+            }
+            (_, None, _) => latest(),
+        };
+        format!(
+            "resolved {spec} to {} {}{release}: {why}",
+            art.name, art.version
+        )
+    }
+
     /// Says what vouches for each artifact's hash: at `-v` always, and as a warning when
     /// nothing but the shared cache does (`--offline` without a lock file).
     fn say_anchors<'p>(&self, planned: impl IntoIterator<Item = &'p Artifact>) {
         let mut unanchored = Vec::new();
         for art in planned {
             self.reporter.verbose(&format!(
-                "{} {} ({}): sha256 {} from {}",
-                art.name, art.version, art.target, art.sha256, art.anchor
+                "{} {} ({}): `{}` must hash to sha256 {}, from {}",
+                art.name, art.version, art.target, art.asset, art.sha256, art.anchor
             ));
             if art.anchor == Anchor::CacheOnly {
                 unanchored.push(format!("{} {}", art.name, art.version));
@@ -218,26 +270,31 @@ impl App<'_> {
 
     /// What to work on: the SPECs given (with the manifest's options for tools it declares),
     /// else the manifest's tools, else the lock file's, else `platform@latest`.
-    fn requests(&self, asked: &Asked, lock: Option<&Lock>) -> Result<Vec<Request>> {
+    fn requests(&self, asked: &Asked, lock: Option<&Lock>) -> Result<(Vec<Request>, Origin)> {
         let manifest = Manifest::load(&self.settings.app_dir)?;
-        let mut requests: Vec<Request> = if !asked.specs.is_empty() {
-            asked
+        let (mut requests, origin): (Vec<Request>, Origin) = if !asked.specs.is_empty() {
+            let requests = asked
                 .specs
                 .iter()
                 .map(|text| given_request(text, manifest.as_ref(), asked.pick))
-                .collect::<Result<_>>()?
+                .collect::<Result<_>>()?;
+            (requests, Origin::Given)
         } else if let Some(manifest) = manifest.as_ref().filter(|m| !m.tools.is_empty()) {
-            manifest.tools.iter().map(Request::from_decl).collect()
+            let requests = manifest.tools.iter().map(Request::from_decl).collect();
+            (requests, Origin::Manifest)
         } else if let Some((lock, path)) = lock.filter(|(l, _)| !l.tools.is_empty()) {
-            lock.tools
+            let requests = lock
+                .tools
                 .iter()
                 .map(|t| Request::from_locked(t, path))
-                .collect::<Result<_, _>>()?
+                .collect::<Result<_, _>>()?;
+            (requests, Origin::Lock)
         } else {
-            vec![Request::from_spec(&AnySpec::Cli(Spec {
+            let latest = Request::from_spec(&AnySpec::Cli(Spec {
                 tool: Tool::Platform,
                 version: Wanted::Latest,
-            }))]
+            }));
+            (vec![latest], Origin::Default)
         };
         if let Some(sha) = asked.sha256 {
             pin_one(&mut requests, sha)?;
@@ -249,7 +306,7 @@ impl App<'_> {
             );
         }
         requests.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(requests)
+        Ok((requests, origin))
     }
 
     /// The targets given, else the manifest's (for `lock`), else this machine's.
@@ -304,7 +361,7 @@ impl App<'_> {
             .into());
         }
         let lock = self.load_lock()?;
-        let requests = self.requests(asked, lock.as_ref())?;
+        let (requests, origin) = self.requests(asked, lock.as_ref())?;
         // A doomed env-file edit fails before anything is fetched or placed.
         if let Some(env) = &env_file {
             envfile::check(env, &self.settings.bin_dir)?;
@@ -327,6 +384,7 @@ impl App<'_> {
                     );
                 }
             })?;
+        self.say_resolved(requests.iter().zip(prepared.iter().map(|p| &p.art)), origin);
         self.say_anchors(prepared.iter().map(|p| &p.art));
         let receipts = self.install_all(bin.get()?, prepared, env_file.as_deref())?;
         if self.settings.json {
@@ -368,29 +426,27 @@ impl App<'_> {
                 Err(path) => (CacheUse::Hit, false, path),
                 Ok((staged, cache)) => (cache, true, bin.commit(staged)?),
             };
-            let verb = if changed {
-                "installed"
-            } else {
-                "already installed:"
-            };
-            self.note(&format!(
-                "{verb} {} {} → {}",
-                art.name,
-                art.version,
-                path.display()
-            ));
+            let (name, version, path_shown) = (&art.name, &art.version, path.display());
+            if !changed {
+                self.reporter.verbose(&format!(
+                    "{name} {version} ({}): the bin dir holds it already (its receipt and the binary match)",
+                    art.target
+                ));
+            }
+            self.note(&match (changed, cache) {
+                (false, _) => format!("already installed: {name} {version} → {path_shown}"),
+                (true, CacheUse::Hit) => {
+                    format!("installed {name} {version} (cached) → {path_shown}")
+                }
+                (true, CacheUse::Miss) => {
+                    format!("installed {name} {version} (downloaded) → {path_shown}")
+                }
+            });
             receipts.push(ArtifactReceipt {
-                tool: art.name.clone(),
-                version: art.version.clone(),
-                target: art.target.name().to_string(),
-                url: art.url.clone(),
-                sha256: art.sha256.clone(),
-                size: None,
-                cache,
                 changed: Some(changed),
-                path: None,
                 bin: Some(path),
                 env_file: env_file.map(Path::to_path_buf),
+                ..receipt(&art, cache)
             });
         }
         if let Some(env) = env_file
@@ -411,9 +467,10 @@ impl App<'_> {
     fn fetch(&mut self, asked: &Asked, targets_given: &[String]) -> Result<()> {
         let targets = targets(targets_given)?;
         let lock = self.load_lock()?;
-        let requests = self.requests(asked, lock.as_ref())?;
+        let (requests, origin) = self.requests(asked, lock.as_ref())?;
         let jobs = self.jobs(lock.as_ref());
         let plan = self.plan(&jobs, "fetch", &requests, &targets)?;
+        self.say_resolved(plan.tools.iter().map(|p| (&p.req, &p.first)), origin);
         let outcomes = pool::map(self.settings.jobs, &plan.pairs, |&(i, target)| {
             jobs.fetch_one(&plan.tools[i], target)
         });
@@ -422,17 +479,10 @@ impl App<'_> {
         let items: Vec<ArtifactReceipt> = fetched
             .iter()
             .map(|(art, got)| ArtifactReceipt {
-                tool: art.name.clone(),
-                version: art.version.clone(),
-                target: art.target.name().to_string(),
-                url: art.url.clone(),
                 sha256: got.sha256.clone(),
                 size: Some(got.size),
-                cache: CacheUse::from_hit(got.hit),
-                changed: None,
                 path: Some(got.path.clone()),
-                bin: None,
-                env_file: None,
+                ..receipt(art, CacheUse::from_hit(got.hit))
             })
             .collect();
         if self.settings.json {
@@ -459,14 +509,22 @@ impl App<'_> {
     // ---- the cache and mirrors ----
 
     fn cache(&mut self, action: CacheAction) -> Result<()> {
+        let settings = self.settings;
         match action {
-            CacheAction::Dir => {
+            CacheAction::Dir { .. } => {
+                if self.settings.json {
+                    return self.json(&CacheDir {
+                        cache_dir: &settings.cache_dir,
+                    });
+                }
                 let dir = format!("{}\n", self.cache.root().display());
                 self.data(&dir)
             }
-            CacheAction::List => self.cache_list(),
-            CacheAction::Verify => self.cache_verify(),
-            CacheAction::Prune { older_than, all } => {
+            CacheAction::List { .. } => self.cache_list(),
+            CacheAction::Verify { .. } => self.cache_verify(),
+            CacheAction::Prune {
+                older_than, all, ..
+            } => {
                 let age = match (older_than, all) {
                     (_, true) => None,
                     (days, false) => {
@@ -474,20 +532,41 @@ impl App<'_> {
                     }
                 };
                 let (count, bytes) = self.cache.prune(age)?;
-                self.note(&format!("removed {count} artifact(s), {bytes} bytes"));
+                self.note(&format!(
+                    "removed {count} artifact(s), {}",
+                    crate::size::human(bytes)
+                ));
+                if self.settings.json {
+                    #[derive(Serialize)]
+                    struct Pruned<'a> {
+                        cache_dir: &'a Path,
+                        removed: usize,
+                        size: u64,
+                    }
+                    return self.json(&Pruned {
+                        cache_dir: &settings.cache_dir,
+                        removed: count,
+                        size: bytes,
+                    });
+                }
                 Ok(())
             }
         }
     }
 
     fn cache_list(&mut self) -> Result<()> {
+        let settings = self.settings;
         let listed = self.cache.list();
         if self.settings.json {
             #[derive(Serialize)]
-            struct Artifacts {
+            struct Artifacts<'a> {
+                cache_dir: &'a Path,
                 artifacts: Vec<crate::cache::Listed>,
             }
-            return self.json(&Artifacts { artifacts: listed });
+            return self.json(&Artifacts {
+                cache_dir: &settings.cache_dir,
+                artifacts: listed,
+            });
         }
         let text: String = listed
             .iter()
@@ -507,11 +586,23 @@ impl App<'_> {
         self.data(&text)
     }
 
-    fn cache_verify(&self) -> Result<()> {
+    fn cache_verify(&mut self) -> Result<()> {
+        let settings = self.settings;
         let mut damaged = self.cache.verify_blobs()?;
         damaged.extend(self.verify_unpacked_copies()?);
         let Some((first, _)) = damaged.first() else {
             self.note("every cached artifact is intact");
+            if self.settings.json {
+                #[derive(Serialize)]
+                struct Verified<'a> {
+                    cache_dir: &'a Path,
+                    intact: bool,
+                }
+                return self.json(&Verified {
+                    cache_dir: &settings.cache_dir,
+                    intact: true,
+                });
+            }
             return Ok(());
         };
         for (path, reason) in &damaged {
@@ -581,15 +672,22 @@ impl App<'_> {
 
     fn mirror(&mut self, dir: &Path) -> Result<()> {
         let written = mirror::export(&self.cache, dir, &|m| self.reporter.warn(m))?;
-        self.note(&format!("wrote {written} artifact(s) to {}", dir.display()));
+        self.note(&format!(
+            "wrote {} artifact(s) to {}",
+            written.len(),
+            dir.display()
+        ));
         if self.settings.json {
             #[derive(Serialize)]
             struct Mirrored<'a> {
                 mirror: &'a Path,
-                artifacts: usize,
+                cache_dir: &'a Path,
+                artifacts: Vec<mirror::Exported>,
             }
+            let settings = self.settings;
             return self.json(&Mirrored {
                 mirror: dir,
+                cache_dir: &settings.cache_dir,
                 artifacts: written,
             });
         }
@@ -670,11 +768,11 @@ impl App<'_> {
             #[derive(Serialize)]
             struct Installed<'a> {
                 bin_dir: &'a Path,
-                tools: Vec<Listed>,
+                artifacts: Vec<Listed>,
             }
             return self.json(&Installed {
                 bin_dir: &s.bin_dir,
-                tools,
+                artifacts: tools,
             });
         }
         let text: String = tools
@@ -699,7 +797,7 @@ impl App<'_> {
                 envfile::remove(env)?;
             }
             self.note("nothing is installed");
-            return Ok(());
+            return self.say_removed(Vec::new());
         }
         let bin = BinDir::open(&s.bin_dir, s.lock_timeout)?;
         let receipt = bin.receipt();
@@ -722,18 +820,40 @@ impl App<'_> {
         for path in &removed {
             self.note(&format!("removed {}", path.display()));
         }
-        if s.json {
-            #[derive(Serialize)]
-            struct Removed<'a> {
-                removed: &'a [PathBuf],
-                env_file: Option<&'a Path>,
-            }
-            return self.json(&Removed {
-                removed: &removed,
-                env_file: s.env_file.as_deref(),
-            });
+        let gone = receipt
+            .tools
+            .iter()
+            .map(|(name, t)| Listed {
+                tool: name.clone(),
+                version: t.version.clone(),
+                target: t.target.clone(),
+                sha256: t.sha256.clone(),
+                bin: bin.path.join(&t.bin),
+            })
+            .filter(|l| removed.contains(&l.bin))
+            .collect();
+        self.say_removed(gone)
+    }
+
+    /// `uninstall --json`: what was removed.
+    fn say_removed(&mut self, artifacts: Vec<Listed>) -> Result<()> {
+        let s = self.settings;
+        if !s.json {
+            return Ok(());
         }
-        Ok(())
+        #[derive(Serialize)]
+        struct Removed<'a> {
+            bin_dir: &'a Path,
+            env_file: Option<&'a Path>,
+            removed: usize,
+            artifacts: Vec<Listed>,
+        }
+        self.json(&Removed {
+            bin_dir: &s.bin_dir,
+            env_file: s.env_file.as_deref(),
+            removed: artifacts.len(),
+            artifacts,
+        })
     }
 }
 
@@ -746,6 +866,7 @@ fn hook_options(action: HookAction, ctx: &Context, s: &Settings) -> Result<hook:
         keep,
         var_file,
         timeout,
+        ..
     } = action
     else {
         return Err(UsageError::Other("`hook confine` is run by `hook build` only".into()).into());
@@ -766,6 +887,39 @@ fn hook_options(action: HookAction, ctx: &Context, s: &Settings) -> Result<hook:
         home: ctx.home.clone(),
         temp_dir: ctx.temp_dir.clone(),
     })
+}
+
+/// Where the requests came from, for `-v`'s account of what was resolved and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// SPECs on the command line.
+    Given,
+    /// The manifest's tools.
+    Manifest,
+    /// The lock file's tools.
+    Lock,
+    /// Nothing: `platform@latest`.
+    Default,
+}
+
+/// The receipt of `art`, before a command adds what it knows.
+fn receipt(art: &Artifact, cache: CacheUse) -> ArtifactReceipt {
+    ArtifactReceipt {
+        tool: art.name.clone(),
+        version: art.version.clone(),
+        target: art.target.name().to_string(),
+        url: art.url.clone(),
+        sha256: art.sha256.clone(),
+        size: art.size,
+        cache,
+        changed: None,
+        path: None,
+        bin_blake3: None,
+        source: None,
+        command: None,
+        bin: None,
+        env_file: None,
+    }
 }
 
 /// What the command line asked for: SPECs, a pinned hash, and how to pick and name the tool.
@@ -887,6 +1041,12 @@ fn targets(given: &[String]) -> Result<Vec<Target>> {
     targets.sort();
     targets.dedup();
     Ok(targets)
+}
+
+/// `hookstrap cache dir --json`.
+#[derive(Serialize)]
+struct CacheDir<'a> {
+    cache_dir: &'a Path,
 }
 
 /// `hookstrap env`: what was detected.

@@ -162,6 +162,11 @@ impl Checksums {
         }
     }
 
+    /// Whether no line was understood (a file that is not a checksums file at all).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Every name with exactly one hash.
     pub fn into_map(self) -> BTreeMap<String, String> {
         self.entries

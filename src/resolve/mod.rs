@@ -23,7 +23,7 @@ pub mod spec;
 use assets::Format;
 
 use crate::cache::Cache;
-use crate::diag::{Code, Diagnostic, FileError, FsError, Offline, UsageError};
+use crate::diag::{Code, Diagnostic, FileError, FsError, Missing, Offline, UsageError};
 use crate::http::{Http, HttpError};
 use crate::verify::VerifyError;
 use catalog::{Target, Tool, Version};
@@ -55,6 +55,8 @@ pub enum ResolveError {
     Choose(#[from] assets::ChooseError),
     #[error(transparent)]
     NoHash(#[from] checksums::NoHashError),
+    #[error(transparent)]
+    Missing(Box<Missing>),
     #[error("`{what}` has no pinned SHA-256, and a URL publishes none")]
     Unpinned { what: String },
     /// `min_release_age`: every release the feed lists is younger than that.
@@ -82,8 +84,15 @@ impl ResolveError {
             ResolveError::Choose(e) => e,
             ResolveError::NoHash(e) => e,
             ResolveError::Latest { source, .. } => source,
+            ResolveError::Missing(e) => e.as_ref(),
             ResolveError::Unpinned { .. } | ResolveError::TooNew { .. } => return None,
         })
+    }
+}
+
+impl From<Missing> for ResolveError {
+    fn from(e: Missing) -> Self {
+        ResolveError::Missing(Box::new(e))
     }
 }
 
@@ -375,6 +384,17 @@ impl Location {
         Some(loc.with_hash(entry.sha256.clone(), Some(entry.size), Anchor::CacheOnly))
     }
 
+    /// The SPEC and target that `hookstrap fetch` takes to get this file (for hints):
+    /// `platform@5.10.8 --target linux_amd64`, `github:cli/cli@v2.63.0 --target …`.
+    pub fn fetch_spec(&self) -> String {
+        let spec = if self.at_root || self.owner.is_empty() {
+            format!("{}@{}", self.name, self.version)
+        } else {
+            format!("github:{}/{}@{}", self.owner, self.repo, self.tag)
+        };
+        format!("{spec} --target {}", self.target)
+    }
+
     pub fn checksums_url(&self) -> String {
         release_url(&self.owner, &self.repo, &self.tag, "checksums.txt")
     }
@@ -512,6 +532,49 @@ pub struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// The mirror in use, credentials hidden; `None` for github.com itself.
+    fn mirror_shown(&self) -> Option<String> {
+        (self.mirror.trim_end_matches('/') != GITHUB).then(|| crate::http::redact(self.mirror))
+    }
+
+    /// Whether the mirror says it does not hold `loc`'s asset: `hookstrap mirror` writes each
+    /// release's listing (GitHub Enterprise's API path) with the assets it holds. Only that
+    /// small listing is read, never the asset itself: nothing unverifiable is fetched. No
+    /// listing, or one that names the asset: `false`.
+    fn mirror_lacks(&self, loc: &Location) -> bool {
+        let api = github::api_url(self.mirror, &loc.owner, &loc.repo, &loc.tag);
+        self.http
+            .get_small(&api, MAX_CHECKSUMS)
+            .ok()
+            .and_then(|body| github::Release::parse(&String::from_utf8_lossy(&body)).ok())
+            .is_some_and(|release| !release.assets.iter().any(|a| a.name == loc.asset))
+    }
+
+    /// A 404 for something of the release `owner/repo` `tag` as what it means: that release
+    /// (or `asset` of it) is missing, on GitHub or on the mirror. Other errors pass.
+    fn missing(
+        &self,
+        err: ResolveError,
+        (owner, repo, tag): (&str, &str, &str),
+        asset: Option<&str>,
+        fetch: &str,
+    ) -> ResolveError {
+        match err {
+            ResolveError::Http(e @ (HttpError::NotFound { .. } | HttpError::FileNotFound(_))) => {
+                Missing {
+                    repo: format!("{owner}/{repo}"),
+                    tag: tag.to_string(),
+                    asset: asset.map(str::to_string),
+                    mirror: self.mirror_shown(),
+                    fetch: fetch.to_string(),
+                    source: Box::new(e),
+                }
+                .into()
+            }
+            other => other,
+        }
+    }
+
     /// The artifact for a request on a target, with its hash: from the lock file, a pin, the
     /// cache index, or what the release publishes (in that order).
     pub fn resolve(&self, req: &Request, target: Target) -> Result<Artifact, ResolveError> {
@@ -653,13 +716,22 @@ impl Resolver<'_> {
                     .into()
                 });
         }
-        let tag = self
-            .http
-            .latest_tag(&url)
-            .map_err(|source| ResolveError::Latest {
-                repo: format!("{owner}/{repo}"),
-                source,
-            })?;
+        let tag = self.http.latest_tag(&url).map_err(|e| {
+            let spec = match Tool::parse(name) {
+                Ok(_) => format!("{name}@latest"),
+                Err(_) => format!("github:{owner}/{repo}"),
+            };
+            let fetch = format!("{spec} --target {target}");
+            // Not there is a missing release; anything else is `latest` that cannot be asked,
+            // which every unlocked build depends on (the hint says to lock).
+            match self.missing(e.into(), (owner, repo, "latest"), None, &fetch) {
+                ResolveError::Http(source) => ResolveError::Latest {
+                    repo: format!("{owner}/{repo}"),
+                    source,
+                },
+                other => other,
+            }
+        })?;
         if Version::parse(&tag).is_some_and(|v| v.is_prerelease()) {
             return Err(HttpError::BadAnswer {
                 url: crate::http::redact(&url),
@@ -779,13 +851,36 @@ impl Resolver<'_> {
 
     /// The CLI's hash from its release's `checksums.txt` at `url`.
     fn cli_checksum(&self, loc: &Location, url: &str) -> Result<String, ResolveError> {
-        let what = format!("{}@{} --target {}", loc.name, loc.version, loc.target);
-        let body = self.small(url, &what)?;
+        let what = loc.fetch_spec();
+        let release = (loc.owner.as_str(), loc.repo.as_str(), loc.tag.as_str());
+        let body = self
+            .small(url, &what)
+            .map_err(|e| self.missing(e, release, None, &what))?;
         let text = String::from_utf8_lossy(&body);
         // Messages name the file without the mirror's credentials.
         let shown = crate::http::redact(url);
         let sums = Checksums::parse(&text, &shown)?;
-        Ok(sums.get(&loc.asset, &shown)?.to_string())
+        match sums.get(&loc.asset, &shown) {
+            Ok(sha) => Ok(sha.to_string()),
+            // A mirror made by `hookstrap mirror` lists in checksums.txt only what it holds:
+            // when its release listing says the asset is not there, the mirror lacks it, and
+            // the release may well publish its hash. Anything else without a line stays a
+            // verification failure.
+            Err(e @ VerifyError::MissingLine { .. })
+                if self.mirror_shown().is_some() && !sums.is_empty() && self.mirror_lacks(loc) =>
+            {
+                Err(Missing {
+                    repo: format!("{}/{}", loc.owner, loc.repo),
+                    tag: loc.tag.clone(),
+                    asset: Some(loc.asset.clone()),
+                    mirror: self.mirror_shown(),
+                    fetch: what,
+                    source: Box::new(e),
+                }
+                .into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A small published file (checksums, release JSON), with offline and size failures
@@ -827,18 +922,32 @@ impl Resolver<'_> {
             Err(ResolveError::Http(HttpError::NotFound { .. })) if req.version.is_some() => {
                 // `@2.63.0` for a release tagged `v2.63.0` (or the reverse): the tag that exists.
                 let Some(other) = other_tag(&tag) else {
-                    return Err(self.no_release(owner, repo, &tag));
+                    return Err(self.missing(
+                        self.no_release(owner, repo, &tag),
+                        (owner, repo, &tag),
+                        None,
+                        &what,
+                    ));
                 };
                 let other_api = github::api_url(self.mirror, owner, repo, &other);
                 match self.github_release(&other_api, &what) {
                     Ok(release) => (other, other_api, release),
                     Err(ResolveError::Http(HttpError::NotFound { .. })) => {
-                        return Err(self.no_release(owner, repo, &tag));
+                        return Err(self.missing(
+                            self.no_release(owner, repo, &tag),
+                            (owner, repo, &tag),
+                            None,
+                            &what,
+                        ));
                     }
                     Err(e) => return Err(e),
                 }
             }
-            other => (tag.clone(), api.clone(), other?),
+            other => (
+                tag.clone(),
+                api.clone(),
+                other.map_err(|e| self.missing(e, (owner, repo, &tag), None, &what))?,
+            ),
         };
         let asset = assets::choose_asset(&release.assets, target, req.asset.as_deref(), &req.bin)?;
         let mut loc = Location::github(req, owner, repo, &tag, asset.name.clone(), target)?;
