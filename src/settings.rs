@@ -73,13 +73,7 @@ fn size(ctx: &Context, name: &str) -> Result<Option<u64>, UsageError> {
 
 impl Settings {
     pub fn new(o: &Options, ctx: &Context) -> Result<Settings, UsageError> {
-        let abs = |p: &Path| -> PathBuf {
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                ctx.cwd.join(p)
-            }
-        };
+        let abs = |p: &Path| absolute(ctx, p);
         let app_dir = abs(&o
             .app_dir
             .app_dir
@@ -93,151 +87,44 @@ impl Settings {
             .clone()
             .or_else(|| ctx.var("HOOKSTRAP_BIN_DIR").map(PathBuf::from))
             .map_or_else(|| app_dir.join(".platformsh").join("bin"), |p| abs(&p));
-        let env_file = if o.env_file.no_env_file {
-            None
-        } else {
-            Some(
-                o.env_file
-                    .env_file
-                    .as_deref()
-                    .map_or_else(|| app_dir.join(".environment"), abs),
-            )
-        };
-        let cache_dir = o
-            .cache_dir
-            .cache_dir
-            .clone()
-            .or_else(|| ctx.var("HOOKSTRAP_CACHE_DIR").map(PathBuf::from))
-            .or_else(|| ctx.var("PLATFORM_CACHE_DIR").map(|d| Path::new(d).join("hookstrap")))
-            .or_else(|| ctx.user_cache_dir.clone())
-            .map(|p| abs(&p))
-            .ok_or_else(|| {
-                UsageError::Other(
-                    "no cache directory: set `--cache-dir`, `HOOKSTRAP_CACHE_DIR` or `PLATFORM_CACHE_DIR`"
-                        .into(),
-                )
-            })?;
-        let mirror = mirror_url(
-            o.network
-                .mirror
-                .clone()
-                .or_else(|| ctx.var("HOOKSTRAP_MIRROR").map(str::to_string)),
-            ctx,
-        )?;
+        let env_file = (!o.env_file.no_env_file).then(|| {
+            o.env_file
+                .env_file
+                .as_deref()
+                .map_or_else(|| app_dir.join(".environment"), abs)
+        });
         let lock_explicit = o.lock.lock.as_deref().map(abs);
         let lock_path = lock_explicit.clone().or_else(|| {
             let default = app_dir.join("hookstrap.lock");
             default.exists().then_some(default)
         });
-        if let Some(path) = &lock_explicit
-            && !path.exists()
-        {
-            // `lock` creates it; every other command needs it to be there. Checked by the
-            // reader, which reports the path.
-            let _ = path;
-        }
         let out = &o.output;
-        // `CI=false` (or 0, no) is not CI: only a true value turns the bar off.
-        let progress = match out.progress {
-            _ if out.quiet => ProgressMode::Off,
-            Progress::Never => ProgressMode::Off,
-            Progress::Always if ctx.stderr_is_tty => ProgressMode::Bar,
-            Progress::Always => ProgressMode::Lines,
-            Progress::Auto if ctx.stderr_is_tty && !ctx.flag("CI") && !out.json => {
-                ProgressMode::Bar
-            }
-            Progress::Auto => ProgressMode::Off,
-        };
-        let token = ctx
-            .var("GITHUB_TOKEN")
-            .or_else(|| ctx.var("GH_TOKEN"))
-            .map(str::to_string);
-        let http = HttpConfig {
-            retries: number(ctx, "HOOKSTRAP_RETRIES")?.unwrap_or(4),
-            idle_timeout: Duration::from_secs(
-                number::<u64>(ctx, "HOOKSTRAP_TIMEOUT")?
-                    .unwrap_or(30)
-                    .max(1),
-            ),
-            connect_timeout: Duration::from_secs(10),
-            allow_http: o.network.allow_http,
-            offline: o.network.offline || ctx.flag("HOOKSTRAP_OFFLINE"),
-            token,
-            proxy: ProxyConfig {
-                https: ctx.var_any_case("HTTPS_PROXY").map(str::to_string),
-                http: ctx.var_any_case("HTTP_PROXY").map(str::to_string),
-                all: ctx.var_any_case("ALL_PROXY").map(str::to_string),
-                no_proxy: ctx.var_any_case("NO_PROXY").map(str::to_string),
-            },
-            cert_file: ctx.var("SSL_CERT_FILE").map(PathBuf::from),
-            cert_dir: ctx.var("SSL_CERT_DIR").map(PathBuf::from),
-            max_retry_delay: number(ctx, "HOOKSTRAP_RETRY_MAX_DELAY")?
-                .map_or(crate::http::MAX_SERVER_DELAY, Duration::from_secs),
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            max_unpacked_bytes: o
-                .limits
-                .max_unpacked
-                .or(size(ctx, "HOOKSTRAP_MAX_UNPACKED")?)
-                .unwrap_or(defaults.max_unpacked_bytes),
-            max_entries: o
-                .limits
-                .max_entries
-                .or(number(ctx, "HOOKSTRAP_MAX_ENTRIES")?)
-                .unwrap_or(defaults.max_entries),
-            max_path_len: o
-                .limits
-                .max_path_len
-                .or(number(ctx, "HOOKSTRAP_MAX_PATH_LEN")?)
-                .unwrap_or(defaults.max_path_len),
-        };
-        let lock_timeout =
-            Duration::from_secs(number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600));
-        let min_release_age = o
-            .network
-            .min_release_age
-            .as_deref()
-            .map(|text| {
-                crate::resolve::manifest::parse_age(text).map_err(|reason| UsageError::BadValue {
-                    name: "--min-release-age".into(),
-                    value: text.to_string(),
-                    reason,
-                })
-            })
-            .transpose()?;
-        let jobs = match o.jobs.jobs.map(usize::from) {
-            Some(n) => n,
-            None => match number::<usize>(ctx, "HOOKSTRAP_JOBS")? {
-                Some(0) => {
-                    return Err(UsageError::BadValue {
-                        name: "HOOKSTRAP_JOBS".into(),
-                        value: "0".into(),
-                        reason: "expected at least 1".into(),
-                    });
-                }
-                Some(n) => n,
-                None => DEFAULT_JOBS,
-            },
-        };
         Ok(Settings {
+            cache_dir: cache_dir(o, ctx)?,
+            mirror: mirror_url(
+                o.network
+                    .mirror
+                    .clone()
+                    .or_else(|| ctx.var("HOOKSTRAP_MIRROR").map(str::to_string)),
+                ctx,
+            )?,
             app_dir,
             bin_dir,
             bin_dir_given,
             env_file,
-            cache_dir,
-            mirror,
             lock_path,
             lock_explicit,
             quiet: out.quiet,
             verbosity: out.verbose,
             json: out.json,
-            progress,
-            http,
-            limits,
-            lock_timeout,
-            min_release_age,
-            jobs,
+            progress: progress_mode(o, ctx),
+            http: http_config(o, ctx)?,
+            limits: limits(o, ctx)?,
+            lock_timeout: Duration::from_secs(
+                number(ctx, "HOOKSTRAP_LOCK_TIMEOUT")?.unwrap_or(600),
+            ),
+            min_release_age: min_release_age(o)?,
+            jobs: jobs(o, ctx)?,
         })
     }
 
@@ -251,6 +138,129 @@ impl Settings {
         self.lock_explicit
             .clone()
             .unwrap_or_else(|| self.app_dir.join("hookstrap.lock"))
+    }
+}
+
+/// `p`, made absolute against the working directory.
+fn absolute(ctx: &Context, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        ctx.cwd.join(p)
+    }
+}
+
+/// `--cache-dir`, `HOOKSTRAP_CACHE_DIR`, `$PLATFORM_CACHE_DIR/hookstrap`, the user cache dir.
+fn cache_dir(o: &Options, ctx: &Context) -> Result<PathBuf, UsageError> {
+    o.cache_dir
+        .cache_dir
+        .clone()
+        .or_else(|| ctx.var("HOOKSTRAP_CACHE_DIR").map(PathBuf::from))
+        .or_else(|| ctx.var("PLATFORM_CACHE_DIR").map(|d| Path::new(d).join("hookstrap")))
+        .or_else(|| ctx.user_cache_dir.clone())
+        .map(|p| absolute(ctx, &p))
+        .ok_or_else(|| {
+            UsageError::Other(
+                "no cache directory: set `--cache-dir`, `HOOKSTRAP_CACHE_DIR` or `PLATFORM_CACHE_DIR`"
+                    .into(),
+            )
+        })
+}
+
+/// How progress is shown. `CI=false` (or 0, no) is not CI: only a true value turns the bar
+/// off.
+fn progress_mode(o: &Options, ctx: &Context) -> ProgressMode {
+    let out = &o.output;
+    match out.progress {
+        _ if out.quiet => ProgressMode::Off,
+        Progress::Never => ProgressMode::Off,
+        Progress::Always if ctx.stderr_is_tty => ProgressMode::Bar,
+        Progress::Always => ProgressMode::Lines,
+        Progress::Auto if ctx.stderr_is_tty && !ctx.flag("CI") && !out.json => ProgressMode::Bar,
+        Progress::Auto => ProgressMode::Off,
+    }
+}
+
+/// The network settings: retries, timeouts, plain http, offline, token, proxies, TLS roots.
+fn http_config(o: &Options, ctx: &Context) -> Result<HttpConfig, UsageError> {
+    let token = ctx
+        .var("GITHUB_TOKEN")
+        .or_else(|| ctx.var("GH_TOKEN"))
+        .map(str::to_string);
+    Ok(HttpConfig {
+        retries: number(ctx, "HOOKSTRAP_RETRIES")?.unwrap_or(4),
+        idle_timeout: Duration::from_secs(
+            number::<u64>(ctx, "HOOKSTRAP_TIMEOUT")?
+                .unwrap_or(30)
+                .max(1),
+        ),
+        connect_timeout: Duration::from_secs(10),
+        allow_http: o.network.allow_http,
+        offline: o.network.offline || ctx.flag("HOOKSTRAP_OFFLINE"),
+        token,
+        proxy: ProxyConfig {
+            https: ctx.var_any_case("HTTPS_PROXY").map(str::to_string),
+            http: ctx.var_any_case("HTTP_PROXY").map(str::to_string),
+            all: ctx.var_any_case("ALL_PROXY").map(str::to_string),
+            no_proxy: ctx.var_any_case("NO_PROXY").map(str::to_string),
+        },
+        cert_file: ctx.var("SSL_CERT_FILE").map(PathBuf::from),
+        cert_dir: ctx.var("SSL_CERT_DIR").map(PathBuf::from),
+        max_retry_delay: number(ctx, "HOOKSTRAP_RETRY_MAX_DELAY")?
+            .map_or(crate::http::MAX_SERVER_DELAY, Duration::from_secs),
+    })
+}
+
+/// The archive limits: flag, else variable, else default.
+fn limits(o: &Options, ctx: &Context) -> Result<Limits, UsageError> {
+    let defaults = Limits::default();
+    Ok(Limits {
+        max_unpacked_bytes: o
+            .limits
+            .max_unpacked
+            .or(size(ctx, "HOOKSTRAP_MAX_UNPACKED")?)
+            .unwrap_or(defaults.max_unpacked_bytes),
+        max_entries: o
+            .limits
+            .max_entries
+            .or(number(ctx, "HOOKSTRAP_MAX_ENTRIES")?)
+            .unwrap_or(defaults.max_entries),
+        max_path_len: o
+            .limits
+            .max_path_len
+            .or(number(ctx, "HOOKSTRAP_MAX_PATH_LEN")?)
+            .unwrap_or(defaults.max_path_len),
+    })
+}
+
+/// `--min-release-age` (the manifest's `min_release_age` is read where the manifest is).
+fn min_release_age(o: &Options) -> Result<Option<Duration>, UsageError> {
+    o.network
+        .min_release_age
+        .as_deref()
+        .map(|text| {
+            crate::resolve::manifest::parse_age(text).map_err(|reason| UsageError::BadValue {
+                name: "--min-release-age".into(),
+                value: text.to_string(),
+                reason,
+            })
+        })
+        .transpose()
+}
+
+/// `--jobs`, else `HOOKSTRAP_JOBS` (at least 1), else [`DEFAULT_JOBS`].
+fn jobs(o: &Options, ctx: &Context) -> Result<usize, UsageError> {
+    if let Some(n) = o.jobs.jobs {
+        return Ok(usize::from(n));
+    }
+    match number::<usize>(ctx, "HOOKSTRAP_JOBS")? {
+        Some(0) => Err(UsageError::BadValue {
+            name: "HOOKSTRAP_JOBS".into(),
+            value: "0".into(),
+            reason: "expected at least 1".into(),
+        }),
+        Some(n) => Ok(n),
+        None => Ok(DEFAULT_JOBS),
     }
 }
 
