@@ -78,7 +78,8 @@ impl Reporter for Terminal {
             None => ProgressBar::no_length(),
         });
         let style = ProgressStyle::with_template(
-            "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            // `wide_bar` takes what the terminal's width leaves: stacked bars never wrap.
+            "{msg:28!} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
