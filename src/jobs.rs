@@ -153,16 +153,28 @@ impl Jobs<'_> {
         let (got, staging) = self.fetch_and_unpack(bin, art)?;
         let what = Placement::of(art);
         let unpacked = BinDir::find(staging.path(), &art.bin, &what.bin_name, art.at_root)?;
-        let staged = Staged::check(staging, unpacked, what)?;
-        if let Err(e) = self
-            .cache
-            .keep_unpacked(&got.sha256, &art.bin_name(), staged.path())
-        {
-            self.reporter.warn(&format!(
+        // Two passes over the binary, side by side: the copy the cache keeps for warm installs,
+        // and the fingerprint of the staged file.
+        let (bin_name, from) = (what.bin_name.clone(), unpacked.clone());
+        let (staged, kept) = std::thread::scope(|scope| {
+            let keeping = scope.spawn(|| self.cache.keep_unpacked(&got.sha256, &bin_name, &from));
+            let staged = Staged::check(staging, unpacked, what);
+            (staged, keeping.join())
+        });
+        match kept {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.reporter.warn(&format!(
                 "cannot keep an unpacked copy in the cache: {}",
                 report::chain(&e)
-            ));
+            )),
+            Err(_) => self
+                .reporter
+                .warn("cannot keep an unpacked copy in the cache"),
         }
+        let staged = staged.inspect_err(|_| {
+            // Not the binary the lock file pins: not one to keep either.
+            let _ = self.cache.discard_unpacked(&got.sha256);
+        })?;
         Ok((staged, CacheUse::from_hit(got.hit)))
     }
 
