@@ -3,7 +3,7 @@
 //! files hookstrap creates.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -263,4 +263,138 @@ pub fn copy_new(src: &Path, dst: &Path, mode: u32) -> Result<u64, FsError> {
     let n = io::copy(&mut from, &mut to).fs("copy to", dst)?;
     to.flush().fs("write", dst)?;
     Ok(n)
+}
+
+/// [`copy_new`], while `read_copy` reads the new file (the copy itself, never the source) on
+/// a second thread, trailing the copy as it grows; returns what `read_copy` returns. So a copy
+/// and a pass over it (hashing it) take about as long as the longer of the two, and what is
+/// read is exactly what the copy holds. The copy still goes through `copy_file_range` (a
+/// reflink where the filesystem can), a few MiB at a time.
+pub fn copy_new_and_read<T: Send>(
+    src: &Path,
+    dst: &Path,
+    mode: u32,
+    read_copy: impl FnOnce(&mut dyn Read) -> io::Result<T> + Send,
+) -> Result<T, FsError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    const STEP: u64 = 4 << 20;
+    let mut from = open_regular(src)?
+        .ok_or_else(|| FsError::io("read", src, io::ErrorKind::NotFound.into()))?;
+    let mut to = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dst)
+        .fs("create", dst)?;
+    // The same open file: the reader uses positioned reads, which leave the copy's offset be.
+    let copy = to.try_clone().fs("open", dst)?;
+    let (progress, copied) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            read_copy(&mut Trailing {
+                file: copy,
+                pos: 0,
+                copied: 0,
+                progress: copied,
+            })
+        });
+        let copying = (|| {
+            let mut total = 0;
+            loop {
+                let n = io::copy(&mut (&mut from).take(STEP), &mut to)?;
+                if n == 0 {
+                    return to.flush();
+                }
+                total += n;
+                if progress.send(total).is_err() {
+                    // The reader gave up: its error is the one to report.
+                    return Ok(());
+                }
+            }
+        })();
+        drop(progress);
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reading thread failed")));
+        copying.fs("copy to", dst)?;
+        read.fs("read", dst)
+    })
+}
+
+/// A reader of a file being written, that never overtakes the writer: it reads up to what the
+/// writer says it has written, waits for more, and ends when the writer is done.
+struct Trailing {
+    file: File,
+    pos: u64,
+    copied: u64,
+    progress: std::sync::mpsc::Receiver<u64>,
+}
+
+impl Read for Trailing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+
+        while self.pos == self.copied {
+            match self.progress.recv() {
+                Ok(copied) => self.copied = copied,
+                // The writer is done (or failed, which it reports itself).
+                Err(_) => return Ok(0),
+            }
+        }
+        let left = usize::try_from(self.copied - self.pos).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the copy shrank while it was read",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_read_whole_while_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 4 << 20, (9 << 20) + 7] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let src = dir.path().join(format!("src-{len}"));
+            let dst = dir.path().join(format!("dst-{len}"));
+            fs::write(&src, &data).unwrap();
+            let read = copy_new_and_read(&src, &dst, 0o755, |copy| {
+                let mut all = Vec::new();
+                copy.read_to_end(&mut all)?;
+                Ok(all)
+            })
+            .unwrap();
+            assert_eq!(read, data, "{len}");
+            assert_eq!(fs::read(&dst).unwrap(), data, "{len}");
+        }
+    }
+
+    #[test]
+    fn a_copy_never_replaces_a_file_and_a_reader_error_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let dst = dir.path().join("dst");
+        fs::write(&src, vec![1u8; 1 << 20]).unwrap();
+        fs::write(&dst, b"mine").unwrap();
+        assert!(copy_new_and_read(&src, &dst, 0o644, |_| Ok(())).is_err());
+        assert_eq!(fs::read(&dst).unwrap(), b"mine");
+        fs::remove_file(&dst).unwrap();
+        let err = copy_new_and_read(&src, &dst, 0o644, |_| -> io::Result<()> {
+            Err(io::Error::other("no thanks"))
+        })
+        .unwrap_err();
+        assert!(format!("{err:?}").contains("no thanks"), "{err:?}");
+    }
 }

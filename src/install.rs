@@ -196,9 +196,20 @@ impl Staged {
         unpacked: PathBuf,
         what: Placement,
     ) -> Result<Staged, InstallError> {
+        let bin_blake3 = verify::fingerprint_file(&unpacked).fs("read", &unpacked)?;
+        Staged::new(staging, unpacked, what, bin_blake3)
+    }
+
+    /// [`Staged::check`] for a binary whose fingerprint the caller computed while it read the
+    /// file for another reason (copying it), sparing a second pass over it.
+    pub fn new(
+        staging: TempDir,
+        unpacked: PathBuf,
+        what: Placement,
+        bin_blake3: String,
+    ) -> Result<Staged, InstallError> {
         fs::set_permissions(&unpacked, fs::Permissions::from_mode(0o755))
             .fs("set permissions on", &unpacked)?;
-        let bin_blake3 = verify::fingerprint_file(&unpacked).fs("read", &unpacked)?;
         if let Some(pin) = &what.bin_blake3 {
             verify::check(
                 &format!("{} {} binary `{}`", what.tool, what.version, what.bin_name),
@@ -212,11 +223,6 @@ impl Staged {
             what,
             bin_blake3,
         })
-    }
-
-    /// The staged binary (to keep a copy of in the cache).
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -365,14 +371,17 @@ impl BinDir {
     }
 
     /// Stages a copy of the cache's unpacked binary `src`, which only the lock file's pin can
-    /// vouch for: it is copied into staging (never linked), the private copy is hashed, and it
-    /// is staged only if it matches `what`'s pin. A mismatch is a [`VerifyError`], after which
-    /// the caller discards the cached copy and installs from the verified archive.
+    /// vouch for: it is copied into staging (never linked), the private copy is hashed (the
+    /// bytes written, as they are written), and it is staged only if it matches `what`'s pin.
+    /// A mismatch is a [`VerifyError`], after which the caller discards the cached copy and
+    /// installs from the verified archive.
     pub fn stage_pinned_copy(&self, src: &Path, what: Placement) -> Result<Staged, InstallError> {
         let staging = self.staging()?;
         let staged = staging.path().join(&what.bin_name);
-        fsutil::copy_new(src, &staged, 0o755)?;
-        Staged::check(staging, staged, what)
+        let bin_blake3 = fsutil::copy_new_and_read(src, &staged, 0o755, |copy| {
+            verify::fingerprint_reader(copy)
+        })?;
+        Staged::new(staging, staged, what, bin_blake3)
     }
 
     /// Removes the given tools (all when `tools` is empty); returns the removed binaries and

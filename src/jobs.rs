@@ -181,17 +181,28 @@ impl Jobs<'_> {
             // No `bin` given: the command keeps the program's own name (`gh` from cli/cli).
             what.bin_name = program_name(&unpacked)?;
         }
-        let bin_name = what.bin_name.clone();
-        let staged = Staged::check(staging, unpacked, what)?;
-        if let Err(e) = self
-            .cache
-            .keep_unpacked(&got.sha256, &bin_name, staged.path())
-        {
-            self.reporter.warn(&format!(
+        // Two passes over the binary, side by side: the copy the cache keeps for warm installs,
+        // and the fingerprint of the staged file.
+        let (bin_name, from) = (what.bin_name.clone(), unpacked.clone());
+        let (staged, kept) = std::thread::scope(|scope| {
+            let keeping = scope.spawn(|| self.cache.keep_unpacked(&got.sha256, &bin_name, &from));
+            let staged = Staged::check(staging, unpacked, what);
+            (staged, keeping.join())
+        });
+        match kept {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.reporter.warn(&format!(
                 "cannot keep an unpacked copy in the cache: {}",
                 report::chain(&e)
-            ));
+            )),
+            Err(_) => self
+                .reporter
+                .warn("cannot keep an unpacked copy in the cache"),
         }
+        let staged = staged.inspect_err(|_| {
+            // Not the binary the lock file pins: not one to keep either.
+            let _ = self.cache.discard_unpacked(&got.sha256);
+        })?;
         Ok((staged, CacheUse::from_hit(got.hit)))
     }
 
