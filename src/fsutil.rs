@@ -249,20 +249,28 @@ fn check_real_dir(path: &Path, create: bool) -> Result<(), FsError> {
 /// changes nothing in the other. On Linux `std::io::copy` uses `copy_file_range`, which a
 /// copy-on-write filesystem (btrfs, XFS) may serve as a reflink.
 pub fn copy_new(src: &Path, dst: &Path, mode: u32) -> Result<u64, FsError> {
+    let (mut from, mut to) = open_copy(src, dst, mode)?;
+    let n = io::copy(&mut from, &mut to).fs("copy to", dst)?;
+    to.flush().fs("write", dst)?;
+    Ok(n)
+}
+
+/// The regular file `src` (never through a link) and the new file `dst` (created, readable and
+/// writable, never replacing anything), for a copy.
+fn open_copy(src: &Path, dst: &Path, mode: u32) -> Result<(File, File), FsError> {
     use std::os::unix::fs::OpenOptionsExt;
 
-    let mut from = open_regular(src)?
+    let from = open_regular(src)?
         .ok_or_else(|| FsError::io("read", src, io::ErrorKind::NotFound.into()))?;
-    let mut to = File::options()
+    let to = File::options()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(dst)
         .fs("create", dst)?;
-    let n = io::copy(&mut from, &mut to).fs("copy to", dst)?;
-    to.flush().fs("write", dst)?;
-    Ok(n)
+    Ok((from, to))
 }
 
 /// [`copy_new`], while `read_copy` reads the new file (the copy itself, never the source) on
@@ -276,19 +284,8 @@ pub fn copy_new_and_read<T: Send>(
     mode: u32,
     read_copy: impl FnOnce(&mut dyn Read) -> io::Result<T> + Send,
 ) -> Result<T, FsError> {
-    use std::os::unix::fs::OpenOptionsExt;
-
     const STEP: u64 = 4 << 20;
-    let mut from = open_regular(src)?
-        .ok_or_else(|| FsError::io("read", src, io::ErrorKind::NotFound.into()))?;
-    let mut to = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(dst)
-        .fs("create", dst)?;
+    let (mut from, mut to) = open_copy(src, dst, mode)?;
     // The same open file: the reader uses positioned reads, which leave the copy's offset be.
     let copy = to.try_clone().fs("open", dst)?;
     let (progress, copied) = std::sync::mpsc::channel();
